@@ -1,0 +1,173 @@
+"""The standard artifact types, named as TFX names them in ML Metadata.
+
+Each docstring documents the files under ``uri``; the layouts follow TFX where TFX defines one,
+so that TFX tooling can read Conveyor's outputs and the other way round.
+"""
+from __future__ import annotations
+
+import os
+
+from conveyor.artifacts.base import Artifact
+
+
+class _SplitArtifact(Artifact):
+    """An artifact holding one sub-directory per split, ``Split-<name>/``."""
+
+    def split_uri(self, split: str) -> str:
+        """The directory of ``split`` under this artifact."""
+        return os.path.join(self.uri, f"Split-{split}")
+
+
+class Examples(_SplitArtifact):
+    """Rows of data, split into named splits.
+
+    Layout::
+
+        {uri}/Split-{name}/data_*.gz          gzipped TFRecords of serialized tf.train.Example
+        {uri}/Split-{name}/data_*.parquet     (instead, when Parquet output was chosen)
+
+    Properties: ``span`` (int, the input span), ``version`` (int, the input version) and
+    ``split_names`` (list of str, stored as a JSON string as TFX does).
+    """
+
+    TYPE_NAME = "Examples"
+    BASE_TYPE = "DATASET"
+    PROPERTIES = {"span": int, "version": int, "split_names": list}
+
+
+class ExampleStatistics(_SplitArtifact):
+    """TFDV statistics of an Examples artifact.
+
+    Layout::
+
+        {uri}/Split-{name}/FeatureStats.pb    binary DatasetFeatureStatisticsList
+        {uri}/Split-{name}/stats.html         TFDV's visualisation, viewable offline
+    """
+
+    TYPE_NAME = "ExampleStatistics"
+    BASE_TYPE = "STATISTICS"
+    PROPERTIES = {"span": int, "split_names": list}
+
+
+class Schema(Artifact):
+    """A tensorflow_metadata Schema.
+
+    Layout::
+
+        {uri}/schema.pbtxt                    text-format tensorflow.metadata.v0.Schema
+    """
+
+    TYPE_NAME = "Schema"
+
+
+class ExampleAnomalies(_SplitArtifact):
+    """TFDV anomalies found by validating statistics against a schema.
+
+    Layout::
+
+        {uri}/Split-{name}/SchemaDiff.pb      binary tensorflow.metadata.v0.Anomalies
+    """
+
+    TYPE_NAME = "ExampleAnomalies"
+    PROPERTIES = {"span": int, "split_names": list}
+
+
+class TransformGraph(Artifact):
+    """The output directory of tf.Transform.
+
+    Layout::
+
+        {uri}/transform_fn/                   SavedModel applying the preprocessing
+        {uri}/transformed_metadata/           schema of the transformed features
+    """
+
+    TYPE_NAME = "TransformGraph"
+
+
+class Model(Artifact):
+    """A trained model.
+
+    Layout::
+
+        {uri}/Format-Serving/                 TensorFlow SavedModel with a serving_default signature
+        {uri}/Format-Estimator/model.*        (scikit-learn / XGBoost) the fitted estimator
+        {uri}/Format-Estimator/signature.json its inputs and outputs
+    """
+
+    TYPE_NAME = "Model"
+    BASE_TYPE = "MODEL"
+
+
+class ModelRun(Artifact):
+    """Records of one training run.
+
+    Layout::
+
+        {uri}/metrics.json                    training and validation metrics per epoch/step
+        {uri}/logs/                           TensorBoard event files (Keras)
+    """
+
+    TYPE_NAME = "ModelRun"
+
+
+class ModelEvaluation(Artifact):
+    """A TFMA evaluation, readable by ``tfma.load_eval_result(uri)``.
+
+    Layout::
+
+        {uri}/metrics*, {uri}/plots*          TFMA's output files
+        {uri}/eval_config.json                the EvalConfig used
+        {uri}/report.html, {uri}/slices.png   per-slice report
+    """
+
+    TYPE_NAME = "ModelEvaluation"
+    BASE_TYPE = "METRICS"
+
+
+class ModelBlessing(Artifact):
+    """The verdict of an evaluation against thresholds.
+
+    Layout::
+
+        {uri}/BLESSED  or  {uri}/NOT_BLESSED  an empty file naming the verdict
+
+    Custom properties (as TFX): ``blessed`` (1 or 0), ``current_model``, ``baseline_model``,
+    and ``reason`` (the failed thresholds and slices, or that none were configured).
+    """
+
+    TYPE_NAME = "ModelBlessing"
+
+
+class InfraBlessing(Artifact):
+    """The verdict of loading a model as a server would and querying it.
+
+    Layout::
+
+        {uri}/INFRA_BLESSED  or  {uri}/INFRA_NOT_BLESSED
+        {uri}/latency.json                    p50/p99 latency of the requests sent
+    """
+
+    TYPE_NAME = "InfraBlessing"
+
+
+class PushedModel(Artifact):
+    """A record of a model pushed to a serving destination.
+
+    Layout: ``{uri}`` is empty; the model lives at the destination. Custom properties (as TFX):
+    ``pushed`` (1 or 0), ``pushed_destination``, ``pushed_version``, and ``labels``.
+    """
+
+    TYPE_NAME = "PushedModel"
+    BASE_TYPE = "MODEL"
+
+
+class HyperParameters(Artifact):
+    """Hyperparameters chosen by a tuner or given by hand.
+
+    Layout::
+
+        {uri}/best_hyperparameters.txt        JSON object of hyperparameter name -> value
+        {uri}/trials.json                     (from a tuner) every trial and its score
+    """
+
+    TYPE_NAME = "HyperParameters"

@@ -1,0 +1,285 @@
+"""The Component base class: a node's typed declaration, checked when the node is built.
+
+A subclass is the spec::
+
+    class Trainer(Component):
+        \"\"\"Trains a model with the user's run_fn.\"\"\"
+        examples: Channel[Examples] = Input()
+        module_file: str = Parameter(module_file=True)
+        train_steps: int = Parameter(default=1_000)
+        model: Channel[Model] = Output()
+        executor = "conveyor.components.trainer.executor:run"
+
+Building one checks every argument at once: unknown names (with a did-you-mean), missing
+required arguments, artifact types of input channels and types of parameter values.
+"""
+from __future__ import annotations
+
+import types
+import typing
+from collections.abc import Iterator
+from typing import Any, ClassVar, dataclass_transform
+
+from conveyor.artifacts import Artifact
+from conveyor.dsl.channel import Channel, RuntimeParameter
+from conveyor.dsl.fields import (
+    MISSING,
+    Input,
+    InputField,
+    Output,
+    OutputField,
+    Parameter,
+    ParameterField,
+)
+from conveyor.dsl.spec import (
+    RESERVED_NAMES,
+    ComponentSpec,
+    InputSpec,
+    OutputSpec,
+    ParameterSpec,
+    snake_case,
+)
+from conveyor.dsl.typecheck import describe, is_supported, matches
+from conveyor.errors import (
+    ArgumentError,
+    ArtifactTypeError,
+    DefinitionError,
+    ParameterTypeError,
+    did_you_mean,
+)
+
+
+class Outputs:
+    """The output channels of one node, by attribute (``node.outputs.model``) or by key."""
+
+    def __init__(self, node: Component, channels: dict[str, Channel[Any]]) -> None:
+        self._node = node
+        self._channels = channels
+
+    def __getattr__(self, key: str) -> Channel[Any]:
+        if key.startswith("_"):
+            raise AttributeError(key)
+        return self[key]
+
+    def __getitem__(self, key: str) -> Channel[Any]:
+        try:
+            return self._channels[key]
+        except KeyError:
+            raise AttributeError(
+                f"{type(self._node).__name__} '{self._node.id}' has no output '{key}'."
+                f"{did_you_mean(key, self._channels)} "
+                f"Outputs: {', '.join(self._channels) or '(none)'}"
+            ) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._channels)
+
+    def __len__(self) -> int:
+        return len(self._channels)
+
+    def __dir__(self) -> list[str]:
+        return list(self._channels)
+
+
+def _parse_class_fields(cls: type) -> tuple[dict[str, InputSpec], dict[str, OutputSpec],
+                                             dict[str, ParameterSpec]]:
+    inputs: dict[str, InputSpec] = {}
+    outputs: dict[str, OutputSpec] = {}
+    parameters: dict[str, ParameterSpec] = {}
+    hints = typing.get_type_hints(cls)
+    for klass in reversed(cls.__mro__):
+        for name, value in list(vars(klass).items()):
+            if not isinstance(value, (InputField, OutputField, ParameterField)):
+                continue
+            where = f"{cls.__name__}.{name}"
+            if name in RESERVED_NAMES:
+                raise DefinitionError(f"{where}: '{name}' is reserved; choose another field name")
+            annotation = hints.get(name)
+            if annotation is None:
+                raise DefinitionError(f"{where} needs a type annotation")
+            if isinstance(value, ParameterField):
+                if not is_supported(annotation):
+                    raise DefinitionError(
+                        f"{where}: parameters must be JSON-like (int, float, str, bool, list, "
+                        f"dict[str, ...], Literal, Optional); got {describe(annotation)}"
+                    )
+                parameters[name] = ParameterSpec(
+                    name, annotation, value.default, value.module_file, value.external_files,
+                    value.description,
+                )
+                continue
+            artifact_type, optional = _channel_type(where, annotation)
+            if isinstance(value, InputField):
+                inputs[name] = InputSpec(
+                    name, artifact_type, value.optional or optional, value.many,
+                    value.description,
+                )
+            else:
+                outputs[name] = OutputSpec(name, artifact_type, value.description)
+    return inputs, outputs, parameters
+
+
+def _channel_type(where: str, annotation: Any) -> tuple[type[Artifact], bool]:
+    optional = False
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        optional = len(args) < len(typing.get_args(annotation))
+        annotation = args[0] if len(args) == 1 else annotation
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) is Channel and args and isinstance(args[0], type) \
+            and issubclass(args[0], Artifact):
+        return args[0], optional
+    raise DefinitionError(
+        f"{where} must be annotated Channel[<Artifact type>], e.g. Channel[Examples]; "
+        f"got {describe(annotation)}"
+    )
+
+
+@dataclass_transform(kw_only_default=True, field_specifiers=(Input, Output, Parameter))
+class Component:
+    """Base class of every component; see the module docstring for how to declare one."""
+
+    SPEC: ClassVar[ComponentSpec]
+    #: "module:function" of the executor; set by each concrete component.
+    executor: ClassVar[str] = ""
+
+    id: str
+    inputs: dict[str, Channel[Any] | None]
+    parameters: dict[str, Any]
+    upstream: list[Component]
+
+    def __init_subclass__(cls, spec: ComponentSpec | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if spec is None:
+            inputs, outputs, parameters = _parse_class_fields(cls)
+            spec = ComponentSpec(
+                name=cls.__name__,
+                type_name=f"{cls.__module__}.{cls.__qualname__}",
+                executor=cls.executor,
+                inputs=inputs,
+                outputs=outputs,
+                parameters=parameters,
+                description=(cls.__doc__ or "").strip().split("\n")[0],
+            )
+        cls.SPEC = spec
+        for name in (*spec.inputs, *spec.outputs, *spec.parameters):
+            # Field declarations are specs, not values: instances answer from their dicts.
+            if isinstance(cls.__dict__.get(name), (InputField, OutputField, ParameterField)):
+                delattr(cls, name)
+
+    @classmethod
+    def default_id(cls) -> str:
+        """The node id used when none is given: the class name in snake_case."""
+        return snake_case(cls.__name__)
+
+    def __init__(self, *args: Any, id: str | None = None, **kwargs: Any) -> None:  # noqa: A002
+        spec = type(self).SPEC
+        call = f"{spec.name}()"
+        if args:
+            raise ArgumentError(
+                f"{call} takes keyword arguments only, got {len(args)} positional argument(s). "
+                f"Name them: {call[:-1]}{', '.join(f'{n}=...' for n in spec.field_names()[:3])})"
+            )
+        if not spec.executor:
+            raise DefinitionError(
+                f"{spec.name} has no executor; set executor = \"module:function\" on the class"
+            )
+        self.id = id or self.default_id()
+        problems: list[str] = []
+        for name in kwargs:
+            if name in spec.outputs:
+                problems.append(
+                    f"{call} got '{name}', which is an output; outputs are created by the "
+                    f"component: use {self.id}.outputs.{name}"
+                )
+            elif name not in spec.inputs and name not in spec.parameters:
+                problems.append(
+                    f"{call} got an unexpected keyword argument '{name}'."
+                    f"{did_you_mean(name, spec.field_names())}"
+                    f" Accepted: {', '.join(spec.field_names())}"
+                )
+        if problems:
+            raise ArgumentError("\n".join(problems))
+        self.inputs = {}
+        for name, ispec in spec.inputs.items():
+            value = kwargs.get(name)
+            if value is None and not ispec.optional:
+                raise ArgumentError(
+                    f"{call} missing required argument '{name}' ({spec.describe_field(name)}). "
+                    f"Pass the output of an upstream node, e.g. "
+                    f"{spec.name}({name}=<node>.outputs.<output>)"
+                )
+            self.inputs[name] = None if value is None else self._check_channel(ispec, value)
+        self.parameters = {}
+        for name, pspec in spec.parameters.items():
+            if name not in kwargs:
+                if pspec.required:
+                    raise ArgumentError(
+                        f"{call} missing required argument '{name}' "
+                        f"({spec.describe_field(name)})"
+                    )
+                self.parameters[name] = pspec.default
+                continue
+            self.parameters[name] = self._check_parameter(pspec, kwargs[name])
+        self.outputs = Outputs(
+            self, {name: Channel(self, name, o.type) for name, o in spec.outputs.items()}
+        )
+        self.upstream = []
+
+    def _check_channel(self, ispec: InputSpec, value: Any) -> Channel[Any]:
+        where = f"{type(self).SPEC.name}.{ispec.name}"
+        expected = ispec.type.TYPE_NAME
+        if not isinstance(value, Channel):
+            raise ArtifactTypeError(
+                f"{where} expects a channel of {expected} (an output such as "
+                f"<node>.outputs.<name>), got {type(value).__name__} {value!r}"
+            )
+        if not issubclass(value.artifact_type, ispec.type):
+            raise ArtifactTypeError(
+                f"{where} expects {expected}, got {value.artifact_type.TYPE_NAME} from "
+                f"{value.producer_id}.{value.key}. Wire an output of type {expected} instead"
+            )
+        return value
+
+    def _check_parameter(self, pspec: ParameterSpec, value: Any) -> Any:
+        where = f"{type(self).SPEC.name}.{pspec.name}"
+        if isinstance(value, Channel):
+            raise ParameterTypeError(
+                f"{where} is a parameter of type {pspec.type_name}, not an input; "
+                f"got the channel {value!r}. Pass a plain value"
+            )
+        if isinstance(value, RuntimeParameter):
+            if not matches(pspec.annotation, value.type()):
+                raise ParameterTypeError(
+                    f"{where} expects {pspec.type_name}, got runtime parameter "
+                    f"'{value.name}' of type {value.type_name}"
+                )
+            return value
+        if not matches(pspec.annotation, value):
+            raise ParameterTypeError(
+                f"{where} expects {pspec.type_name}, got {type(value).__name__} {value!r}"
+            )
+        return value
+
+    def with_id(self, node_id: str) -> Component:
+        """Set this node's id (needed when one component is used twice); returns the node."""
+        self.id = node_id
+        return self
+
+    def after(self, *nodes: Component) -> Component:
+        """Run this node only after ``nodes`` succeed, without consuming their outputs."""
+        self.upstream.extend(nodes)
+        return self
+
+    def __getattr__(self, name: str) -> Any:
+        # Reached only for names not set on the instance: fields read as attributes.
+        spec = type(self).SPEC
+        if name in spec.parameters:
+            return self.__dict__["parameters"][name]
+        if name in spec.inputs:
+            return self.__dict__["inputs"][name]
+        raise AttributeError(f"{spec.name} has no attribute '{name}'")
+
+    def __repr__(self) -> str:
+        return f"{type(self).SPEC.name}(id={self.id!r})"
+

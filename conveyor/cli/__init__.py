@@ -1,0 +1,89 @@
+"""The ``conveyor`` command. Parsing is cheap; each command imports what it needs when it runs,
+so ``conveyor --help`` answers without loading ML Metadata, TensorFlow or Beam."""
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from conveyor.errors import ConveyorError
+
+
+def _add_store_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--root", default="runs",
+                        help="pipeline root whose metadata.sqlite to read (default: runs)")
+    parser.add_argument("--metadata", help="metadata URL instead (sqlite:///..., mysql://..., "
+                                           "or $CONVEYOR_METADATA)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full command-line grammar."""
+    parser = argparse.ArgumentParser(
+        prog="conveyor",
+        description="Typed ML pipelines with lineage, caching and resume.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    run = commands.add_parser("run", help="run a pipeline file locally")
+    run.add_argument("pipeline_file", help="Python file defining the pipeline")
+    run.add_argument("--pipeline", help="pipeline name, when the file defines several")
+    run.add_argument("--root", help="pipeline root (default: the pipeline's own)")
+    run.add_argument("--metadata", help="metadata URL (default: <root>/metadata.sqlite)")
+    run.add_argument("--run-id", help="id for the new run (default: time + random)")
+    run.add_argument("--resume", metavar="RUN_ID",
+                     help="re-run only the nodes of RUN_ID that failed or did not run")
+    run.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                     help="set a runtime parameter (repeatable)")
+    run.add_argument("--workers", type=int, help="nodes run at once (default: cores)")
+    run.add_argument("--no-cache", action="store_true", help="execute every node")
+    run.add_argument("--quiet", action="store_true", help="print only the summary")
+
+    runs = commands.add_parser("runs", help="list runs, newest first")
+    runs.add_argument("--pipeline", help="only runs of this pipeline")
+    runs.add_argument("--limit", type=int, default=20, help="at most this many (default 20)")
+    _add_store_options(runs)
+
+    show = commands.add_parser("show", help="a run's nodes, states, durations and outputs, "
+                                            "or one artifact (by numeric id)")
+    show.add_argument("target", help="run id, or artifact id")
+    _add_store_options(show)
+
+    lineage = commands.add_parser("lineage", help="what produced an artifact and what used it")
+    lineage.add_argument("artifact_id", type=int)
+    lineage.add_argument("--direction", choices=["upstream", "downstream", "both"],
+                         default="both")
+    lineage.add_argument("--depth", type=int, default=20, help="hops to follow (default 20)")
+    _add_store_options(lineage)
+
+    explain = commands.add_parser("explain-cache",
+                                  help="why a node was, or was not, reused from cache")
+    explain.add_argument("run_id")
+    explain.add_argument("node_id")
+    _add_store_options(explain)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``conveyor`` command; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            from conveyor.cli.run_command import run_command
+
+            return run_command(args)
+        from conveyor.cli import inspect_commands
+
+        handler = {
+            "runs": inspect_commands.list_runs,
+            "show": inspect_commands.show,
+            "lineage": inspect_commands.lineage,
+            "explain-cache": inspect_commands.explain_cache,
+        }[args.command]
+        return handler(args)
+    except ConveyorError as err:
+        print(f"conveyor: {err}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Evaluator on TFMA and InfraValidator (evaluation issue)."""

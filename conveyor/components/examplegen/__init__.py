@@ -1,0 +1,1 @@
+"""ExampleGen: reads CSV, Parquet, TFRecord or SQL sources into Examples (data issue)."""

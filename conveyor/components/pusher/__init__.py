@@ -1,0 +1,1 @@
+"""Pusher to TensorFlow Serving model directories (evaluation issue)."""

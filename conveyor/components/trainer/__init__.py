@@ -1,0 +1,1 @@
+"""Trainer for Keras, scikit-learn and XGBoost, and the Tuner (model issue)."""

@@ -1,0 +1,1 @@
+"""Transform on tensorflow-transform (model issue)."""

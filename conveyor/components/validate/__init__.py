@@ -1,0 +1,1 @@
+"""StatisticsGen, SchemaGen and ExampleValidator on TFDV (data issue)."""

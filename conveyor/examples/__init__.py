@@ -1,0 +1,1 @@
+"""Example pipelines; hello_pipeline.py is what `make run` runs."""

@@ -1,0 +1,88 @@
+"""Per-node log files, even when several nodes run at once in threads of one process.
+
+``sys.stdout``/``sys.stderr`` and the root logger are process-wide, so while any node runs they
+are replaced by routers that send each thread's output to that thread's node log (and everything
+else to the original streams).
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+import sys
+import threading
+from collections.abc import Iterator
+from typing import TextIO
+
+_local = threading.local()
+_lock = threading.Lock()
+_active = 0
+_saved: tuple[TextIO, TextIO] | None = None
+
+
+class _Router(io.TextIOBase):
+    def __init__(self, fallback: TextIO) -> None:
+        self.fallback = fallback
+
+    def write(self, text: str) -> int:
+        target: TextIO | None = getattr(_local, "log", None)
+        return (target or self.fallback).write(text)
+
+    def flush(self) -> None:
+        target: TextIO | None = getattr(_local, "log", None)
+        (target or self.fallback).flush()
+
+    def isatty(self) -> bool:
+        return False
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return "utf-8"
+
+
+class _ThreadHandler(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        target: TextIO | None = getattr(_local, "log", None)
+        if target is not None:
+            try:
+                target.write(self.format(record) + "\n")
+            except ValueError:  # the node's log was closed by another path
+                pass
+
+
+_handler = _ThreadHandler()
+_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+
+#: Parent of every executor's logger (``ExecutionContext.logger``). Its records belong in node
+#: logs, not on the console where the progress display is.
+NODE_LOGGER = logging.getLogger("conveyor.node")
+NODE_LOGGER.propagate = False
+NODE_LOGGER.addHandler(_handler)
+NODE_LOGGER.setLevel(logging.INFO)
+
+
+@contextlib.contextmanager
+def capture(path: str) -> Iterator[TextIO]:
+    """Send this thread's stdout, stderr and log records to the file ``path`` (appended)."""
+    global _active, _saved
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "a", encoding="utf-8", buffering=1) as log:
+        with _lock:
+            if _active == 0:
+                _saved = (sys.stdout, sys.stderr)
+                sys.stdout = _Router(sys.stdout)  # type: ignore[assignment]
+                sys.stderr = _Router(sys.stderr)  # type: ignore[assignment]
+                logging.getLogger().addHandler(_handler)
+            _active += 1
+        _local.log = log
+        try:
+            yield log
+        finally:
+            _local.log = None
+            with _lock:
+                _active -= 1
+                if _active == 0 and _saved is not None:
+                    sys.stdout, sys.stderr = _saved
+                    logging.getLogger().removeHandler(_handler)
+                    _saved = None

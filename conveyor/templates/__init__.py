@@ -1,0 +1,1 @@
+"""Templates rendered by the compilers and notebooks (orchestrator issue)."""

@@ -1,0 +1,2 @@
+"""Conveyor's version."""
+__version__ = "0.1.0"

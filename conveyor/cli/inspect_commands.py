@@ -103,7 +103,13 @@ def format_lineage(graph: LineageGraph, artifact_id: int, direction: str) -> lis
 
     def walk_artifact(aid: int, depth: int) -> None:
         pad = "  " * depth
-        steps = graph.producers(aid) if direction == "upstream" else graph.consumers(aid)
+        if direction == "upstream":
+            # Cached executions re-record an artifact as their output; the original producer
+            # is the one that made it.
+            made = graph.producers(aid)
+            steps = [e for e in made if e.state != "CACHED"] or made
+        else:
+            steps = graph.consumers(aid)
         for execution in steps:
             verb = "produced by" if direction == "upstream" else "consumed by"
             cached = " (reused from cache)" if execution.state == "CACHED" else ""
@@ -116,7 +122,7 @@ def format_lineage(graph: LineageGraph, artifact_id: int, direction: str) -> lis
             nexts = (graph.inputs_of(execution.id) if direction == "upstream"
                      else graph.outputs_of(execution.id))
             for artifact in nexts:
-                lines.append(f"{pad}   {_describe_artifact(artifact)}")
+                lines.append(f"{pad}  {_describe_artifact(artifact)}")
                 walk_artifact(artifact.id, depth + 2)
 
     walk_artifact(artifact_id, 1)

@@ -356,13 +356,14 @@ class MlmdStore(MetadataStore):
             max_num_hops=max_hops,
             direction=_DIRECTIONS[direction],
         )
-        graph = self._mlmd.get_lineage_subgraph(options, ["artifacts", "executions", "events"])
+        try:
+            graph = self._mlmd.get_lineage_subgraph(options, ["artifacts", "executions", "events"])
+        except mlmd_errors.NotFoundError as err:  # no artifact has that id
+            raise self._artifact_not_found(artifact_id) from err
         result = LineageGraph(
             artifacts={a.id: _artifact_record(a) for a in graph.artifacts},
             executions={e.id: _execution_record(e) for e in graph.executions},
         )
-        if artifact_id not in result.artifacts:
-            raise self._artifact_not_found(artifact_id)
         seen: set[LineageEvent] = set()
         for event in sorted(graph.events, key=lambda e: (e.execution_id, e.artifact_id)):
             kind = "INPUT" if event.type in _INPUT_EVENTS else \

@@ -19,7 +19,18 @@ def _resolve(ref: str, node: NodeIR) -> Any:
     if not qualname:
         raise ModuleFileError(f"{where}: expected 'module:function'")
     source = node.source
-    if module_name.startswith(f"{USER_PACKAGE}.") or module_name == "__main__":
+    by_path = module_name.startswith(f"{USER_PACKAGE}.") or module_name == "__main__"
+    if not by_path:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as err:
+            # Not importable here (e.g. a test or script directory not on sys.path): fall back
+            # to the file the function was compiled from, if the IR records one.
+            if source is None or not source.path:
+                raise ModuleFileError(f"{where}: cannot import module '{module_name}': {err}") \
+                    from err
+            by_path = True
+    if by_path:
         if source is None or not source.path:
             raise ModuleFileError(f"{where}: defined in a file that cannot be imported by name, "
                                   f"and the IR records no path for it")
@@ -28,11 +39,6 @@ def _resolve(ref: str, node: NodeIR) -> Any:
                                   f"from where the pipeline was compiled, or move the function "
                                   f"into an importable module")
         module = import_file(source.path)
-    else:
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError as err:
-            raise ModuleFileError(f"{where}: cannot import module '{module_name}': {err}") from err
     target: Any = module
     for part in qualname.split("."):
         try:

@@ -1,0 +1,44 @@
+"""Shared fixtures: a pipeline root per test, its metadata store, and the CLI as a subprocess."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conveyor.metadata import MetadataConfig, MetadataStore, connect
+
+REPO = Path(__file__).resolve().parent.parent
+TESTS = Path(__file__).resolve().parent
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    """An empty pipeline root."""
+    path = tmp_path / "root"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def open_store(root: Path) -> Iterator[MetadataStore]:
+    """The SQLite metadata store of ``root`` (as the local runner writes it)."""
+    store = connect(MetadataConfig.for_root(str(root)))
+    yield store
+    store.close()
+
+
+def run_cli(*args: str, cwd: Path | None = None, check: bool = False,
+            timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run ``conveyor ARGS`` in a fresh Python process and capture its output."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(TESTS), env.get("PYTHONPATH", "")])
+    proc = subprocess.run([sys.executable, "-m", "conveyor", *args], cwd=cwd or REPO, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"conveyor {' '.join(args)} exited {proc.returncode}:\n"
+                             f"{proc.stdout}\n{proc.stderr}")
+    return proc

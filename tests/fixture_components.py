@@ -1,0 +1,79 @@
+"""Small components whose behaviour the runtime tests control through parameters."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import time
+
+from conveyor import Component, ExternalFiles, In, Input, Out, Output, Parameter, component
+from conveyor.artifacts import Examples, Model
+from conveyor.dsl import Channel
+
+
+def _trace(path: str, event: str) -> None:
+    if path:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps({"event": event, "t": time.time()}) + "\n")
+
+
+def read_value(artifact: Examples | Model) -> int:
+    """The integer a fixture component wrote into an artifact."""
+    with open(os.path.join(artifact.uri, "value.txt"), encoding="utf-8") as f:
+        return int(f.read())
+
+
+def write_value(artifact: Examples | Model, value: int) -> None:
+    """Write an integer into an artifact's directory."""
+    with open(os.path.join(artifact.uri, "value.txt"), "w", encoding="utf-8") as f:
+        f.write(str(value))
+
+
+@component
+def produce(out: Out[Examples], value: int = 1, sleep_s: float = 0.0, trace: str = "",
+            started: str = "") -> None:
+    """Write ``value``; optionally sleep, record start/end times, or signal that it started."""
+    _trace(trace, "start")
+    if started:
+        with open(started, "w", encoding="utf-8") as f:
+            f.write(str(os.getpid()))
+    write_value(out, value)
+    time.sleep(sleep_s)
+    out.span = value
+    out.split_names = ["train", "eval"]
+    _trace(trace, "end")
+
+
+@component
+def add(inp: In[Examples], out: Out[Examples], amount: int = 0, require: str = "") -> None:
+    """Write the input's value plus ``amount``; fail half-way when ``require`` does not exist."""
+    write_value(out, read_value(inp) + amount)
+    if require and not os.path.exists(require):
+        with open(os.path.join(out.uri, "partial.txt"), "w", encoding="utf-8") as f:
+            f.write("half-written")
+        raise RuntimeError(f"required file {require} is missing")
+
+
+@component
+def ingest(source: ExternalFiles, out: Out[Examples]) -> None:
+    """Copy the integer in the file ``source``."""
+    with open(source, encoding="utf-8") as f:
+        write_value(out, int(f.read()))
+
+
+class UserModuleStep(Component):
+    """Applies ``transform(value)`` from a user module file to the input's value."""
+
+    examples: Channel[Examples] = Input()
+    module_file: str = Parameter(module_file=True)
+    result: Channel[Model] = Output()
+    executor = "fixture_components:run_user_module"
+
+
+def run_user_module(examples: Examples, module_file: str, result: Model) -> None:
+    """Executor of :class:`UserModuleStep`."""
+    spec = importlib.util.spec_from_file_location("user_module", module_file)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    write_value(result, module.transform(read_value(examples)))

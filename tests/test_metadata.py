@@ -1,9 +1,12 @@
 """The metadata store on the real ML Metadata: its in-memory fake database and SQLite files."""
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -18,7 +21,9 @@ class Measured(Artifact):
     """A test type with one property of every kind."""
 
     TYPE_NAME = "ConveyorTestMeasured"
-    PROPERTIES = {"count": int, "score": float, "label": str, "tags": list}
+    PROPERTIES: ClassVar[Mapping[str, type]] = {
+        "count": int, "score": float, "label": str, "tags": list,
+    }
 
 
 @pytest.fixture(params=["memory", "sqlite"])
@@ -447,6 +452,26 @@ def test_sqlite_store_persists_across_instances(tmp_path: Path) -> None:
         assert len(second.node_executions(PIPELINE, "gen", "run-1")) == 2
 
 
+def test_sqlite_file_uses_write_ahead_logging(tmp_path: Path) -> None:
+    path = tmp_path / "metadata.sqlite"
+    connect(MetadataConfig.sqlite(str(path))).close()
+
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert db.execute("SELECT count(*) FROM Type").fetchone()[0] > 0  # MLMD's schema
+
+
+def test_two_stores_on_one_file_in_one_process_both_work(tmp_path: Path) -> None:
+    config = MetadataConfig.sqlite(str(tmp_path / "metadata.sqlite"))
+    with connect(config) as first:
+        first.ensure_run(PIPELINE, "run-1", {})
+        with connect(config) as second:
+            run_node(second, "gen", {"examples": [examples()]})
+        run_node(first, "gen", {"examples": [examples()]})
+
+        assert len(first.run_executions("run-1")) == 2
+
+
 def test_unopenable_sqlite_file_raises_metadata_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
@@ -469,11 +494,13 @@ def test_concurrent_use_from_four_threads(store: MetadataStore) -> None:
 
     def work(worker: int) -> None:
         try:
+            # All threads create the same new run and node contexts, and write to them.
+            store.ensure_run(PIPELINE, "run-shared", {f"worker{worker}": "started"})
             for i in range(5):
-                node = f"n{worker}"
-                run_node(store, node, {"examples": [examples(f"/e/{worker}/{i}")]},
-                         cache_key=f"k{i}")
-                assert store.find_cached(PIPELINE, node, f"k{i}") is not None
+                key = f"k{worker}.{i}"
+                run_node(store, "shared", {"examples": [examples(f"/e/{key}")]},
+                         run_id="run-shared", cache_key=key)
+                assert store.find_cached(PIPELINE, "shared", key) is not None
         except BaseException as exc:  # noqa: BLE001 - reported by the main thread
             errors.append(exc)
 
@@ -484,5 +511,6 @@ def test_concurrent_use_from_four_threads(store: MetadataStore) -> None:
         thread.join()
 
     assert errors == []
-    assert len(store.run_executions("run-1")) == 20
-    assert len(store.find_artifacts(state="LIVE")) == 20
+    assert len(store.run_executions("run-shared")) == 20
+    assert len(store.find_artifacts(pipeline=PIPELINE, node_id="shared", state="LIVE")) == 20
+    assert set(store.get_run("run-shared").properties) == {f"worker{w}" for w in range(4)}

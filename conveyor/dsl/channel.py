@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from conveyor.artifacts import Artifact
-from conveyor.errors import DefinitionError
+from conveyor.errors import DefinitionError, ParameterTypeError
 
 if TYPE_CHECKING:
     from conveyor.dsl.component import Component
@@ -69,6 +69,16 @@ class RuntimeParameter:
             raise DefinitionError(
                 f"RuntimeParameter '{self.name}' has type {self.type!r}; "
                 f"use one of {', '.join(RUNTIME_TYPES)}"
+            )
+        default = self.default
+        is_bool = isinstance(default, bool)
+        if default is not None and not (
+            (isinstance(default, self.type) and not (self.type is int and is_bool))
+            or (self.type is float and isinstance(default, int) and not is_bool)
+        ):
+            raise ParameterTypeError(
+                f"RuntimeParameter '{self.name}' has type {self.type_name} but its default is "
+                f"{type(default).__name__} {default!r}; give a default of type {self.type_name}"
             )
 
     @property

@@ -86,8 +86,19 @@ def _parse_class_fields(cls: type) -> tuple[dict[str, InputSpec], dict[str, Outp
     inputs: dict[str, InputSpec] = {}
     outputs: dict[str, OutputSpec] = {}
     parameters: dict[str, ParameterSpec] = {}
-    hints = typing.get_type_hints(cls)
+    try:
+        hints = typing.get_type_hints(cls)
+    except NameError as err:
+        raise DefinitionError(f"{cls.__name__}: cannot resolve an annotation ({err}); define or "
+                              f"import the type at module level") from err
     for klass in reversed(cls.__mro__):
+        base_spec = vars(klass).get("SPEC")
+        if isinstance(base_spec, ComponentSpec):
+            # A component base class: its field declarations were turned into its SPEC (and
+            # removed from the class), so inherit them from there.
+            inputs.update(base_spec.inputs)
+            outputs.update(base_spec.outputs)
+            parameters.update(base_spec.parameters)
         for name, value in list(vars(klass).items()):
             if not isinstance(value, (InputField, OutputField, ParameterField)):
                 continue
@@ -117,6 +128,16 @@ def _parse_class_fields(cls: type) -> tuple[dict[str, InputSpec], dict[str, Outp
             else:
                 outputs[name] = OutputSpec(name, artifact_type, value.description)
     return inputs, outputs, parameters
+
+
+def _contains_runtime_parameter(value: Any) -> bool:
+    if isinstance(value, RuntimeParameter):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(_contains_runtime_parameter(v) for v in value)
+    if isinstance(value, dict):
+        return any(_contains_runtime_parameter(v) for v in value.values())
+    return False
 
 
 def _channel_type(where: str, annotation: Any) -> tuple[type[Artifact], bool]:
@@ -216,7 +237,7 @@ class Component:
                 if pspec.required:
                     raise ArgumentError(
                         f"{call} missing required argument '{name}' "
-                        f"({spec.describe_field(name)})"
+                        f"({spec.describe_field(name)}). Pass it: {spec.name}({name}=...)"
                     )
                 self.parameters[name] = pspec.default
                 continue
@@ -256,8 +277,11 @@ class Component:
                 )
             return value
         if not matches(pspec.annotation, value):
+            nested = _contains_runtime_parameter(value)
             raise ParameterTypeError(
                 f"{where} expects {pspec.type_name}, got {type(value).__name__} {value!r}"
+                + (". A RuntimeParameter can only be the whole value of a parameter, not part "
+                   "of a list or dict" if nested else "")
             )
         return value
 

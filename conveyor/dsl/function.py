@@ -105,7 +105,8 @@ def _spec_from_function(func: Callable[..., None], description: str) -> Componen
                 inputs[name] = InputSpec(name, base, optional=default is None)
             else:
                 if default is not MISSING:
-                    raise DefinitionError(f"{where}: output '{name}' cannot have a default")
+                    raise DefinitionError(f"{where}: output '{name}' cannot have a default; "
+                                          f"remove '= ...' from it")
                 outputs[name] = OutputSpec(name, base)
             continue
         if not is_supported(base):

@@ -54,7 +54,9 @@ def matches(annotation: Any, value: Any) -> bool:
     if annotation is Any:
         return True
     if isinstance(value, RuntimeParameter):
-        return matches(annotation, value.default if value.default is not None else value.type())
+        # Only a whole parameter value may be a runtime parameter (the component checks that
+        # case itself); one nested in a list or dict cannot be recorded in the IR.
+        return False
     if annotation is type(None):
         return value is None
     if annotation is float:
@@ -68,7 +70,8 @@ def matches(annotation: Any, value: Any) -> bool:
     if origin in (typing.Union, types.UnionType):
         return any(matches(a, value) for a in args)
     if origin is typing.Literal:
-        return value in args
+        # By value *and* kind: True must not pass for Literal[1], nor 1.0 for Literal[1].
+        return any(value == a and matches(type(a), value) for a in args)
     if annotation is list or origin is list:
         return isinstance(value, (list, tuple)) and all(
             matches(args[0], v) for v in value

@@ -263,6 +263,22 @@ def test_run_and_node_executions_oldest_first(store: MetadataStore) -> None:
     assert store.node_executions(PIPELINE, "never-ran") == []
 
 
+def test_lookups_reach_past_the_recent_page_of_a_long_history(store: MetadataStore) -> None:
+    # The store reads a node's newest executions first and asks MLMD's filters only when the
+    # answer may be older than that page: make it older.
+    first = run_node(store, "a", {"examples": [examples("/e/old")]}, cache_key="old")
+    store.ensure_run(PIPELINE, "run-2", {})
+    later = [run_node(store, "a", {}, run_id="run-2", cache_key=f"new-{i}") for i in range(40)]
+
+    assert [e.id for e in store.node_executions(PIPELINE, "a", "run-1")] == [first]
+    assert [e.id for e in store.node_executions(PIPELINE, "a", "run-2")] == later
+    found = store.find_cached(PIPELINE, "a", "old")
+    assert found is not None and found.id == first
+    recent = store.find_cached(PIPELINE, "a", "new-39")
+    assert recent is not None and recent.id == later[-1]
+    assert store.find_cached(PIPELINE, "a", "never") is None
+
+
 def test_find_cached_returns_newest_complete_execution_with_the_key(store: MetadataStore) -> None:
     run_node(store, "gen", {"examples": [examples("/e/1")]}, cache_key="k1")
     newest = run_node(store, "gen", {"examples": [examples("/e/2")]}, cache_key="k1")

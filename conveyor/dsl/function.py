@@ -26,7 +26,6 @@ from conveyor.artifacts import Artifact
 from conveyor.dsl.component import Component
 from conveyor.dsl.context import ExecutionContext
 from conveyor.dsl.fields import FILES_MARKER, IN_MARKER, MISSING, OUT_MARKER
-from conveyor.dsl.source import function_fingerprint
 from conveyor.dsl.spec import (
     RESERVED_NAMES,
     ComponentSpec,
@@ -128,7 +127,7 @@ def _spec_from_function(func: Callable[..., None], description: str) -> Componen
         source=SourceInfo(
             module=func.__module__,
             path=os.path.abspath(path) if path else None,
-            fingerprint=function_fingerprint(func),
+            function=func,
         ),
         description=description or (func.__doc__ or "").strip().split("\n")[0],
     )

@@ -6,11 +6,13 @@ what both the constructor's checks and the IR compiler read.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from conveyor.artifacts import Artifact
 from conveyor.dsl.fields import MISSING
+from conveyor.dsl.source import function_fingerprint
 from conveyor.dsl.typecheck import describe
 
 
@@ -58,11 +60,17 @@ class ParameterSpec:
 
 @dataclass(frozen=True)
 class SourceInfo:
-    """Where a function component's code lives, and a fingerprint of that code."""
+    """Where a function component's code lives."""
 
     module: str
     path: str | None
-    fingerprint: str
+    function: Callable[..., Any]
+
+    @property
+    def fingerprint(self) -> str:
+        """Fingerprint of the code, computed on each call: only once the function's module has
+        finished loading does it hold the helpers and constants defined below the function."""
+        return function_fingerprint(self.function)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from conveyor.artifacts.base import PROPERTY_KINDS
 from conveyor.dsl.channel import RuntimeParameter
 from conveyor.dsl.component import Component
 from conveyor.dsl.pipeline import Pipeline
-from conveyor.dsl.source import file_sha256, function_fingerprint
+from conveyor.dsl.source import file_sha256
 from conveyor.dsl.typecheck import to_json_value
 from conveyor.errors import DefinitionError
 from conveyor.ir.model import (
@@ -94,13 +94,7 @@ def _compile_node(pipeline: Pipeline, node: Component,
         parameters[key] = ParameterValue(value=to_json_value(value))
     source = None
     if spec.source is not None:
-        # Fingerprint now, not when @component ran: then the module was still executing, so
-        # helpers and constants defined below the function were missing from its namespace,
-        # and the launcher (which fingerprints the fully loaded module) would see a mismatch.
-        function = getattr(type(node), "EXECUTOR_FUNCTION", None)
-        fingerprint = (function_fingerprint(function) if function is not None
-                       else spec.source.fingerprint)
-        source = SourceRef(spec.source.module, spec.source.path, fingerprint)
+        source = SourceRef(spec.source.module, spec.source.path, spec.source.fingerprint)
     return NodeIR(
         id=node.id,
         component=spec.type_name,

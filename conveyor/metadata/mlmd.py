@@ -83,6 +83,11 @@ _DIRECTIONS: Mapping[str, int] = {
     "downstream": pb.LineageSubgraphQueryOptions.DOWNSTREAM,
 }
 _BY_ID = metadata_store.ListOptions(order_by=metadata_store.OrderByField.ID)
+#: A node's newest executions, read in one unfiltered query. On SQLite any filter query costs
+#: a fixed ~0.8 ms, this page ~0.15 ms, and it answers nearly every lookup of the launcher
+#: (this run's executions, the latest cache hit); filter queries are the fallback.
+_RECENT = metadata_store.ListOptions(limit=32, order_by=metadata_store.OrderByField.ID,
+                                     is_asc=False)
 #: Held while a SQLite file may be created, so no other store of this process has it open.
 _CREATING = threading.Lock()
 
@@ -120,6 +125,7 @@ class MlmdStore(MetadataStore):
         # pipeline, which start_execution checks.
         self._context_ids: dict[tuple[str, str], int] = {}
         self._run_pipelines: dict[str, str] = {}
+        self._run_created_ms: dict[str, int] = {}
 
     # ---- runs -------------------------------------------------------------------------------
 
@@ -151,6 +157,7 @@ class MlmdStore(MetadataStore):
                     [pb.ParentContext(child_id=run.id, parent_id=pipeline_id)])
         self._context_ids[(RUN, run_id)] = run.id
         self._run_pipelines[run_id] = pipeline
+        self._run_created_ms[run_id] = run.create_time_since_epoch
         return run_record(run, pipeline)
 
     @_synchronized
@@ -259,7 +266,16 @@ class MlmdStore(MetadataStore):
         node_ctx = self._context_id(NODE, f"{pipeline}.{node_id}")
         if node_ctx is None:
             return []
-        options = _BY_ID if run_ctx is None else metadata_store.ListOptions(
+        if run_ctx is None:
+            return [execution_record(e)
+                    for e in self._mlmd.get_executions_by_context(node_ctx, _BY_ID)]
+        recent = self._mlmd.get_executions_by_context(node_ctx, _RECENT)
+        if len(recent) < _RECENT.limit or recent[-1].create_time_since_epoch < \
+                self._run_created_ms[run_id]:
+            # Every execution of the run is newer than the run itself: the page holds them all.
+            return [execution_record(e) for e in reversed(recent)
+                    if string_property(e.properties, "run_id") == run_id]
+        options = metadata_store.ListOptions(
             order_by=metadata_store.OrderByField.ID, filter_query=f"contexts_a.id = {run_ctx}")
         return [execution_record(e)
                 for e in self._mlmd.get_executions_by_context(node_ctx, options)]
@@ -291,8 +307,14 @@ class MlmdStore(MetadataStore):
         node_ctx = self._context_id(NODE, f"{pipeline}.{node_id}")
         if node_ctx is None:
             return None
-        # The state is checked here, not in the filter: each filter term costs about 0.5 ms on
-        # SQLite, and few executions share a cache key. MLMD's filter cannot match a backslash.
+        recent = self._mlmd.get_executions_by_context(node_ctx, _RECENT)
+        candidates = [e for e in recent if e.last_known_state == pb.Execution.COMPLETE
+                      and string_property(e.custom_properties, "cache_key") == cache_key]
+        found = self._first_with_live_outputs(candidates)
+        if found is not None or len(recent) < _RECENT.limit:
+            return found
+        # Older history: ask MLMD. The state is checked here, not in the filter: each filter
+        # term costs about 0.5 ms on SQLite. MLMD's filter cannot match a backslash.
         query = None if "\\" in cache_key else \
             f"custom_properties.cache_key.string_value = {filter_literal(cache_key)}"
         candidates = [
@@ -301,6 +323,10 @@ class MlmdStore(MetadataStore):
             if e.last_known_state == pb.Execution.COMPLETE
             and string_property(e.custom_properties, "cache_key") == cache_key
         ]
+        return self._first_with_live_outputs(candidates)
+
+    def _first_with_live_outputs(self, candidates: list[_ExecutionProto]) \
+            -> ExecutionRecord | None:
         if not candidates:
             return None
         outputs: dict[int, set[int]] = {e.id: set() for e in candidates}
@@ -510,6 +536,7 @@ class MlmdStore(MetadataStore):
                 raise self._run_not_found(run_id)
             self._context_ids[(RUN, run_id)] = run.id
             self._run_pipelines[run_id] = string_property(run.properties, "pipeline_name")
+            self._run_created_ms[run_id] = run.create_time_since_epoch
         if pipeline is not None:
             self._check_owner(run_id, self._run_pipelines[run_id], pipeline)
         return self._context_ids[(RUN, run_id)]

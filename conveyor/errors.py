@@ -11,7 +11,7 @@
     │   ├── CycleError               the nodes depend on each other in a loop
     │   └── ForeignNodeError         an input comes from a node not in the pipeline
     ├── PipelineLoadError            a pipeline file could not be loaded
-    ├── IRError                      a compiled pipeline (IR) is malformed or of another schema version
+    ├── IRError                      a compiled pipeline is malformed or of another schema version
     ├── MetadataError                the ML Metadata store refused or lacks something
     │   └── NotFoundError            a run, node or artifact asked for does not exist
     ├── ExecutionError               running a node failed
@@ -127,6 +127,6 @@ class MissingDependencyError(ConveyorError, ImportError):
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
-    """Return ``" Did you mean 'x'?"`` for the closest of ``choices``, or ``""`` if none is close."""
+    """``" Did you mean 'x'?"`` for the closest of ``choices``, or ``""`` if none is close."""
     close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
     return f" Did you mean '{close[0]}'?" if close else ""

@@ -423,7 +423,7 @@ def test_lineage_of_a_cached_output_lists_both_producers(
 
 
 def test_unknown_run_raises_not_found_naming_it(store: MetadataStore) -> None:
-    with pytest.raises(NotFoundError, match="run 'nope' not found in .*conveyor runs"):
+    with pytest.raises(NotFoundError, match=r"run 'nope' not found in .*conveyor runs"):
         store.get_run("nope")
     with pytest.raises(NotFoundError, match="run 'nope'"):
         store.run_executions("nope")
@@ -517,7 +517,7 @@ def test_concurrent_use_from_four_threads(store: MetadataStore) -> None:
                 run_node(store, "shared", {"examples": [examples(f"/e/{key}")]},
                          run_id="run-shared", cache_key=key)
                 assert store.find_cached(PIPELINE, "shared", key) is not None
-        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=work, args=(w,)) for w in range(4)]

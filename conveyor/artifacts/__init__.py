@@ -24,9 +24,23 @@ from conveyor.artifacts.standard import (
 )
 
 __all__ = [
-    "ABANDONED", "DELETED", "LIVE", "PENDING",
-    "Artifact", "artifact_class", "registered_types",
-    "ExampleAnomalies", "Examples", "ExampleStatistics", "HyperParameters", "InfraBlessing",
-    "Model", "ModelBlessing", "ModelEvaluation", "ModelRun", "PushedModel", "Schema",
+    "ABANDONED",
+    "DELETED",
+    "LIVE",
+    "PENDING",
+    "Artifact",
+    "ExampleAnomalies",
+    "ExampleStatistics",
+    "Examples",
+    "HyperParameters",
+    "InfraBlessing",
+    "Model",
+    "ModelBlessing",
+    "ModelEvaluation",
+    "ModelRun",
+    "PushedModel",
+    "Schema",
     "TransformGraph",
+    "artifact_class",
+    "registered_types",
 ]

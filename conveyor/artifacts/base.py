@@ -59,7 +59,7 @@ class Artifact:
         *,
         properties: Mapping[str, Any] | None = None,
         custom_properties: Mapping[str, CustomValue] | None = None,
-        id: int | None = None,  # noqa: A002 - the ML Metadata name
+        id: int | None = None,
         state: str = PENDING,
     ) -> None:
         object.__setattr__(self, "properties", {})
@@ -88,7 +88,8 @@ class Artifact:
 
     def __repr__(self) -> str:
         props = ", ".join(f"{k}={v!r}" for k, v in self.properties.items())
-        return f"{type(self).__name__}(id={self.id}, uri={self.uri!r}{', ' if props else ''}{props})"
+        sep = ", " if props else ""
+        return f"{type(self).__name__}(id={self.id}, uri={self.uri!r}{sep}{props})"
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable form of this artifact (see :meth:`from_dict`)."""

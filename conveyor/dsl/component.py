@@ -23,7 +23,6 @@ from typing import Any, ClassVar, dataclass_transform
 from conveyor.artifacts import Artifact
 from conveyor.dsl.channel import Channel, RuntimeParameter
 from conveyor.dsl.fields import (
-    MISSING,
     Input,
     InputField,
     Output,
@@ -146,10 +145,10 @@ def _channel_type(where: str, annotation: Any) -> tuple[type[Artifact], bool]:
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
         optional = len(args) < len(typing.get_args(annotation))
         annotation = args[0] if len(args) == 1 else annotation
-    args = typing.get_args(annotation)
-    if typing.get_origin(annotation) is Channel and args and isinstance(args[0], type) \
-            and issubclass(args[0], Artifact):
-        return args[0], optional
+    params = typing.get_args(annotation)
+    if typing.get_origin(annotation) is Channel and params and isinstance(params[0], type) \
+            and issubclass(params[0], Artifact):
+        return params[0], optional
     raise DefinitionError(
         f"{where} must be annotated Channel[<Artifact type>], e.g. Channel[Examples]; "
         f"got {describe(annotation)}"
@@ -193,7 +192,7 @@ class Component:
         """The node id used when none is given: the class name in snake_case."""
         return snake_case(cls.__name__)
 
-    def __init__(self, *args: Any, id: str | None = None, **kwargs: Any) -> None:  # noqa: A002
+    def __init__(self, *args: Any, id: str | None = None, **kwargs: Any) -> None:
         spec = type(self).SPEC
         call = f"{spec.name}()"
         if args:

@@ -61,7 +61,7 @@ class ParameterField:
     external_files: bool = False
 
 
-def Input(  # noqa: N802 - a field specifier reads like a type
+def Input(
     *, default: None = MISSING, many: bool = False, description: str = ""
 ) -> Any:
     """Declare an input channel. ``default=None`` makes it optional; ``many=True`` hands the
@@ -69,13 +69,13 @@ def Input(  # noqa: N802 - a field specifier reads like a type
     return InputField(optional=default is None, many=many, description=description)
 
 
-def Output(*, init: bool = False, description: str = "") -> Any:  # noqa: N802
+def Output(*, init: bool = False, description: str = "") -> Any:
     """Declare an output artifact. Outputs are never constructor arguments."""
     del init  # present only so type checkers leave outputs out of __init__
     return OutputField(description=description)
 
 
-def Parameter(  # noqa: N802
+def Parameter(
     default: Any = MISSING,
     *,
     description: str = "",

@@ -4,6 +4,7 @@ from __future__ import annotations
 import heapq
 import re
 from collections.abc import Sequence
+
 from conveyor.dsl.channel import RuntimeParameter
 from conveyor.dsl.component import Component
 from conveyor.errors import (
@@ -155,7 +156,7 @@ class Pipeline:
         while True:
             nxt = next(d for d in self.dependencies(path[-1]) if id(d) in stuck_ids)
             if nxt in path:
-                cycle = path[path.index(nxt):] + [nxt]
+                cycle = [*path[path.index(nxt):], nxt]
                 return " -> ".join(f"'{n.id}'" for n in reversed(cycle))
             path.append(nxt)
 

@@ -86,8 +86,9 @@ _BY_ID = metadata_store.ListOptions(order_by=metadata_store.OrderByField.ID)
 #: A node's newest executions, read in one unfiltered query. On SQLite any filter query costs
 #: a fixed ~0.8 ms, this page ~0.15 ms, and it answers nearly every lookup of the launcher
 #: (this run's executions, the latest cache hit); filter queries are the fallback.
-_RECENT = metadata_store.ListOptions(limit=32, order_by=metadata_store.OrderByField.ID,
-                                     is_asc=False)
+_RECENT_LIMIT = 32
+_RECENT = metadata_store.ListOptions(limit=_RECENT_LIMIT,
+                                     order_by=metadata_store.OrderByField.ID, is_asc=False)
 #: Held while a SQLite file may be created, so no other store of this process has it open.
 _CREATING = threading.Lock()
 
@@ -266,11 +267,11 @@ class MlmdStore(MetadataStore):
         node_ctx = self._context_id(NODE, f"{pipeline}.{node_id}")
         if node_ctx is None:
             return []
-        if run_ctx is None:
+        if run_id is None or run_ctx is None:
             return [execution_record(e)
                     for e in self._mlmd.get_executions_by_context(node_ctx, _BY_ID)]
         recent = self._mlmd.get_executions_by_context(node_ctx, _RECENT)
-        if len(recent) < _RECENT.limit or recent[-1].create_time_since_epoch < \
+        if len(recent) < _RECENT_LIMIT or recent[-1].create_time_since_epoch < \
                 self._run_created_ms[run_id]:
             # Every execution of the run is newer than the run itself: the page holds them all.
             return [execution_record(e) for e in reversed(recent)
@@ -311,7 +312,7 @@ class MlmdStore(MetadataStore):
         candidates = [e for e in recent if e.last_known_state == pb.Execution.COMPLETE
                       and string_property(e.custom_properties, "cache_key") == cache_key]
         found = self._first_with_live_outputs(candidates)
-        if found is not None or len(recent) < _RECENT.limit:
+        if found is not None or len(recent) < _RECENT_LIMIT:
             return found
         # Older history: ask MLMD. The state is checked here, not in the filter: each filter
         # term costs about 0.5 ms on SQLite. MLMD's filter cannot match a backslash.
@@ -370,7 +371,7 @@ class MlmdStore(MetadataStore):
             terms.append(f"state = {state}")
         scope = [(kind, name) for kind, name in ((PIPELINE, pipeline), (RUN, run_id),
                  (NODE, node_id and f"{pipeline}.{node_id}")) if name is not None]
-        for alias, (kind, name) in zip("abc", scope):
+        for alias, (kind, name) in zip("abc", scope, strict=False):
             context_id = self._context_id(kind, name)
             if context_id is None:
                 return []
@@ -473,7 +474,7 @@ class MlmdStore(MetadataStore):
         _, artifact_ids, _ = self._mlmd.put_execution(execution, pairs, contexts,
                                                       force_reuse_context=True)
         for artifact, artifact_id in zip((a for arts in outputs.values() for a in arts),
-                                         artifact_ids):
+                                         artifact_ids, strict=False):
             artifact.id = int(artifact_id)
             artifact.state = state
 

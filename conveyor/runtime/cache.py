@@ -73,9 +73,8 @@ def explain(store: MetadataStore, pipeline: str, run_id: str, node_id: str) -> E
     reasons = diff_cache_inputs(_inputs_of(previous), _inputs_of(current))
     reasons = reasons or ["the cache key changed, but the recorded inputs are identical "
                           "(recorded by another Conveyor version?)"]
-    return Explanation(node_id, run_id, verdict,
-                       [f"compared with execution {previous.id} (run {previous.run_id}):"]
-                       + reasons)
+    header = f"compared with execution {previous.id} (run {previous.run_id}):"
+    return Explanation(node_id, run_id, verdict, [header, *reasons])
 
 
 def _inputs_of(execution: ExecutionRecord) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from conveyor.dsl.source import file_sha256
 
 
 def _walk_files(top: str) -> list[str]:
-    found = []
+    found: list[str] = []
     for dirpath, dirnames, filenames in os.walk(top):
         dirnames.sort()
         found.extend(os.path.join(dirpath, name) for name in sorted(filenames))

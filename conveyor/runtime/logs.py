@@ -71,8 +71,8 @@ def capture(path: str) -> Iterator[TextIO]:
         with _lock:
             if _active == 0:
                 _saved = (sys.stdout, sys.stderr)
-                sys.stdout = _Router(sys.stdout)  # type: ignore[assignment]
-                sys.stderr = _Router(sys.stderr)  # type: ignore[assignment]
+                sys.stdout = _Router(sys.stdout)
+                sys.stderr = _Router(sys.stderr)
                 logging.getLogger().addHandler(_handler)
             _active += 1
         _local.log = log

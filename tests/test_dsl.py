@@ -158,11 +158,11 @@ def test_parameter_of_the_wrong_type(field: str, value: Any, expected: str, got:
     with pytest.raises(ParameterTypeError) as err:
         Typed(**{field: value})
     assert isinstance(err.value, TypeError)
-    assert str(err.value) == f"Typed.{field} expects {expected}, got {got}"
+    assert str(err.value) == f"Typed.{field} (node 'typed') expects {expected}, got {got}"
 
 
 def test_channel_passed_to_a_parameter(gen: ExampleGen) -> None:
-    with pytest.raises(ParameterTypeError, match=r"^Trainer\.train_steps is a parameter of type "
+    with pytest.raises(ParameterTypeError, match=r"^Trainer\.train_steps \(node 'trainer'\) is a parameter of type "
                        r"int, not an input; got the channel Channel\(example_gen\.examples: "
                        r"Examples\)\. Pass a plain value"):
         Trainer(examples=gen.outputs.examples, train_steps=gen.outputs.examples)
@@ -177,7 +177,7 @@ def test_runtime_parameter_of_mismatched_type(field: str, param: RuntimeParamete
                                               expected: str) -> None:
     with pytest.raises(ParameterTypeError) as err:
         Typed(**{field: param})
-    assert str(err.value) == (f"Typed.{field} expects {expected}, got runtime parameter "
+    assert str(err.value) == (f"Typed.{field} (node 'typed') expects {expected}, got runtime parameter "
                               f"'{param.name}' of type {param.type_name}")
 
 
@@ -189,7 +189,7 @@ def test_runtime_parameter_default_must_match_its_type() -> None:
 
 
 def test_runtime_parameter_nested_in_a_list_is_refused() -> None:
-    with pytest.raises(ParameterTypeError, match=r"Typed\.ints expects list\[int\].*can only be "
+    with pytest.raises(ParameterTypeError, match=r"Typed\.ints \(node 'typed'\) expects list\[int\].*can only be "
                        r"the whole value of a parameter"):
         Typed(ints=[RuntimeParameter("n", int, default=1)])
 
@@ -352,7 +352,8 @@ def test_function_component_builds_a_node(gen: ExampleGen) -> None:
     assert node.id == "fit" and node.inputs["schema"] is None
     assert node.parameters == {"epochs": 7, "data": ""}
     assert node.outputs.model.artifact_type is Model
-    with pytest.raises(ParameterTypeError, match=r"^fit\.epochs expects int, got str '7'$"):
+    with pytest.raises(ParameterTypeError,
+                       match=r"^fit\.epochs \(node 'fit'\) expects int, got str '7'$"):
         fit(examples=gen.outputs.examples, epochs="7")
 
 
@@ -477,3 +478,43 @@ def test_load_with_two_pipelines_asks_to_choose(tmp_path: Path) -> None:
     assert load_pipeline(path, name="second").name == "second"
     with pytest.raises(PipelineLoadError, match=r"defines no Pipeline named 'third'"):
         load_pipeline(path, name="third")
+
+
+def test_error_in_a_pipeline_file_names_file_and_line(tmp_path: Path) -> None:
+    path = _write(tmp_path, "x = 1\npipeline = Pipeline('bad', [make(exampels=1)])\n")
+    with pytest.raises(PipelineLoadError) as err:
+        load_pipeline(path)
+    line = HEADER.count("\n") + 2
+    assert str(err.value).startswith(f"{path}, line {line}: ArgumentError: make() got an "
+                                     f"unexpected keyword argument 'exampels'")
+
+
+def test_parameter_default_of_the_wrong_type_is_refused_where_declared() -> None:
+    with pytest.raises(DefinitionError, match=r"^Bad\.k: the default 'five' is not of the "
+                       r"declared type int; fix the default or the annotation$"):
+        class Bad(Component):
+            k: int = Parameter(default="five")
+            executor = "tests:noop"
+
+    with pytest.raises(DefinitionError, match=r"argument 'k': the default 2\.5 is not of the "
+                       r"declared type int"):
+        @component
+        def bad(k: int = 2.5) -> None:  # type: ignore[assignment]
+            del k
+
+
+def test_outputs_by_key_raise_key_error(gen: ExampleGen) -> None:
+    with pytest.raises(KeyError, match="has no output 'exampels'. Did you mean 'examples'"):
+        gen.outputs["exampels"]
+
+
+def test_pipeline_accepts_a_generator_of_nodes() -> None:
+    first = ExampleGen(input_base="a", id="first")
+    second = ExampleGen(input_base="b", id="second")
+    pipeline = Pipeline("gen", (n for n in [first, second]))
+    assert [n.id for n in pipeline.nodes] == ["first", "second"]
+
+
+def test_list_property_refuses_a_plain_string() -> None:
+    with pytest.raises(TypeError, match="Examples.split_names must be list of str"):
+        Examples("/x", properties={"split_names": "train"})

@@ -347,3 +347,24 @@ def test_import_and_compile_stay_free_of_heavy_libraries() -> None:
                           capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+def test_input_of_an_output_the_producer_lacks(data: dict[str, Any]) -> None:
+    data["nodes"][1]["inputs"]["examples"]["output"] = "exmaples"
+    with pytest.raises(IRError, match=r"^ir: node 'train' input 'examples' uses output "
+                       r"'exmaples', which node 'gen' does not have$"):
+        PipelineIR.from_dict(data)
+
+
+def test_output_of_an_unregistered_type(data: dict[str, Any]) -> None:
+    data["nodes"][0]["outputs"]["examples"] = "Mystery"
+    with pytest.raises(IRError, match=r"output 'examples' has unknown artifact type 'Mystery'"):
+        PipelineIR.from_dict(data)
+
+
+def test_saved_ir_is_readable_by_others_and_leaves_no_temp_file(ir: PipelineIR,
+                                                                tmp_path: Path) -> None:
+    path = tmp_path / "out" / "pipeline.json"
+    ir.save(str(path))
+    assert os.stat(path).st_mode & 0o777 == 0o644
+    assert sorted(os.listdir(path.parent)) == ["pipeline.json"]

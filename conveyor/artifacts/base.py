@@ -122,7 +122,10 @@ def _check_property(owner: str, name: str, kind: type, value: Any) -> Any:
         return float(value)
     if kind is list:
         if isinstance(value, str):
-            value = json.loads(value)  # the stored (TFX) form
+            try:
+                value = json.loads(value)  # the stored (TFX) form
+            except json.JSONDecodeError:
+                pass  # reported below as a wrong type
         if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
             return list(value)
     elif isinstance(value, kind) and not (kind is int and isinstance(value, bool)):

@@ -23,6 +23,7 @@ from typing import Any, ClassVar, dataclass_transform
 from conveyor.artifacts import Artifact
 from conveyor.dsl.channel import Channel, RuntimeParameter
 from conveyor.dsl.fields import (
+    MISSING,
     Input,
     InputField,
     Output,
@@ -56,19 +57,19 @@ class Outputs:
         self._channels = channels
 
     def __getattr__(self, key: str) -> Channel[Any]:
-        if key.startswith("_"):
-            raise AttributeError(key)
-        return self[key]
+        if key.startswith("_") or key not in self._channels:
+            raise AttributeError(self._missing(key))
+        return self._channels[key]
 
     def __getitem__(self, key: str) -> Channel[Any]:
-        try:
-            return self._channels[key]
-        except KeyError:
-            raise AttributeError(
-                f"{type(self._node).__name__} '{self._node.id}' has no output '{key}'."
+        if key not in self._channels:
+            raise KeyError(self._missing(key))
+        return self._channels[key]
+
+    def _missing(self, key: str) -> str:
+        return (f"{type(self._node).__name__} '{self._node.id}' has no output '{key}'."
                 f"{did_you_mean(key, self._channels)} "
-                f"Outputs: {', '.join(self._channels) or '(none)'}"
-            ) from None
+                f"Outputs: {', '.join(self._channels) or '(none)'}")
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._channels)
@@ -113,6 +114,7 @@ def _parse_class_fields(cls: type) -> tuple[dict[str, InputSpec], dict[str, Outp
                         f"{where}: parameters must be JSON-like (int, float, str, bool, list, "
                         f"dict[str, ...], Literal, Optional); got {describe(annotation)}"
                     )
+                check_default(where, annotation, value.default)
                 parameters[name] = ParameterSpec(
                     name, annotation, value.default, value.module_file, value.external_files,
                     value.description,
@@ -127,6 +129,13 @@ def _parse_class_fields(cls: type) -> tuple[dict[str, InputSpec], dict[str, Outp
             else:
                 outputs[name] = OutputSpec(name, artifact_type, value.description)
     return inputs, outputs, parameters
+
+
+def check_default(where: str, annotation: Any, default: Any) -> None:
+    """Refuse a parameter default that its own annotation does not admit."""
+    if default is not MISSING and not matches(annotation, default):
+        raise DefinitionError(f"{where}: the default {default!r} is not of the declared type "
+                              f"{describe(annotation)}; fix the default or the annotation")
 
 
 def _contains_runtime_parameter(value: Any) -> bool:
@@ -262,7 +271,7 @@ class Component:
         return value
 
     def _check_parameter(self, pspec: ParameterSpec, value: Any) -> Any:
-        where = f"{type(self).SPEC.name}.{pspec.name}"
+        where = f"{type(self).SPEC.name}.{pspec.name} (node '{self.id}')"
         if isinstance(value, Channel):
             raise ParameterTypeError(
                 f"{where} is a parameter of type {pspec.type_name}, not an input; "

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import Any, overload
 
 from conveyor.artifacts import Artifact
-from conveyor.dsl.component import Component
+from conveyor.dsl.component import Component, check_default
 from conveyor.dsl.context import ExecutionContext
 from conveyor.dsl.fields import FILES_MARKER, IN_MARKER, MISSING, OUT_MARKER
 from conveyor.dsl.spec import (
@@ -113,6 +113,7 @@ def _spec_from_function(func: Callable[..., None], description: str) -> Componen
                 f"{where}: argument '{name}' has type {describe(base)}; parameters must be "
                 f"JSON-like (int, float, str, bool, list, dict[str, ...]) or In[...]/Out[...]"
             )
+        check_default(f"{where}: argument '{name}'", base, default)
         parameters[name] = ParameterSpec(
             name, base, default, external_files=marker is FILES_MARKER
         )

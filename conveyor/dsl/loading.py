@@ -5,6 +5,7 @@ import hashlib
 import importlib.util
 import os
 import sys
+import traceback
 import types
 
 from conveyor.dsl.pipeline import Pipeline
@@ -41,10 +42,23 @@ def import_file(path: str) -> types.ModuleType:
     sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
+    except Exception as err:
+        del sys.modules[name]
+        raise PipelineLoadError(f"{path}{_line_in(err, path)}: {type(err).__name__}: {err}") \
+            from err
     except BaseException:
         del sys.modules[name]
         raise
     return module
+
+
+def _line_in(err: BaseException, path: str) -> str:
+    """``", line N"`` of the deepest frame of ``err``'s traceback that is in ``path``."""
+    lines = [frame.lineno for frame in traceback.extract_tb(err.__traceback__)
+             if frame.filename == path]
+    if isinstance(err, SyntaxError) and err.filename == path:
+        lines.append(err.lineno)
+    return f", line {lines[-1]}" if lines and lines[-1] is not None else ""
 
 
 def load_pipeline(path: str, name: str | None = None) -> Pipeline:

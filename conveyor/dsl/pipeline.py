@@ -53,6 +53,7 @@ class Pipeline:
         self.enable_cache = enable_cache
         self.beam_args = list(beam_args)
         self.description = description
+        nodes = list(nodes)  # read more than once below; a generator would be used up
         self._check_ids(nodes)
         self._check_membership(nodes)
         self.nodes: list[Component] = self._topological_order(nodes)

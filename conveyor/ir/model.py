@@ -316,13 +316,18 @@ class PipelineIR:
         directory = os.path.dirname(os.path.abspath(path))
         os.makedirs(directory, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=".ir-", suffix=".json")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(self.to_json())
-        os.replace(tmp, path)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(self.to_json())
+            os.chmod(tmp, 0o644)  # mkstemp makes it private; the IR is meant to be shared
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
 
     def validate(self) -> None:
         """Check references between nodes: inputs, upstream ids, types and runtime parameters."""
-        seen: set[str] = set()
+        seen: dict[str, NodeIR] = {}
         for node in self.nodes:
             if node.id in seen:
                 raise IRError(f"ir: node '{node.id}' appears twice")
@@ -330,6 +335,9 @@ class PipelineIR:
                 if ref.producer not in seen:
                     raise IRError(f"ir: node '{node.id}' input '{key}' comes from "
                                   f"'{ref.producer}', which is not an earlier node")
+                if ref.output not in seen[ref.producer].outputs:
+                    raise IRError(f"ir: node '{node.id}' input '{key}' uses output "
+                                  f"'{ref.output}', which node '{ref.producer}' does not have")
                 if ref.type not in self.artifact_types:
                     raise IRError(f"ir: node '{node.id}' input '{key}' has unknown artifact type "
                                   f"'{ref.type}'")
@@ -341,4 +349,8 @@ class PipelineIR:
                 if value.runtime is not None and value.runtime not in self.parameters:
                     raise IRError(f"ir: node '{node.id}' parameter '{key}' uses unknown runtime "
                                   f"parameter '{value.runtime}'")
-            seen.add(node.id)
+            for key, type_name in node.outputs.items():
+                if type_name not in self.artifact_types:
+                    raise IRError(f"ir: node '{node.id}' output '{key}' has unknown artifact "
+                                  f"type '{type_name}'")
+            seen[node.id] = node

@@ -9,7 +9,7 @@ RUN_ROOT ?= runs
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 export PYTHONWARNINGS ?= ignore:You are using a Python version:FutureWarning
 
-.PHONY: run test env lock bench typecheck
+.PHONY: run test env lock bench check
 
 run: $(STAMP)
 	$(VENV)/bin/conveyor run conveyor/examples/hello_pipeline.py --root $(RUN_ROOT)
@@ -38,5 +38,7 @@ lock:
 bench: $(STAMP)
 	$(VPY) bench/overhead.py
 
-typecheck: $(STAMP)
+# Static checks: mypy --strict and ruff (configured in pyproject.toml).
+check: $(STAMP)
 	$(VPY) -m mypy
+	$(VPY) -m ruff check conveyor tests bench

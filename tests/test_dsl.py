@@ -162,7 +162,8 @@ def test_parameter_of_the_wrong_type(field: str, value: Any, expected: str, got:
 
 
 def test_channel_passed_to_a_parameter(gen: ExampleGen) -> None:
-    with pytest.raises(ParameterTypeError, match=r"^Trainer\.train_steps \(node 'trainer'\) is a parameter of type "
+    with pytest.raises(ParameterTypeError,
+                       match=r"^Trainer\.train_steps \(node 'trainer'\) is a parameter of type "
                        r"int, not an input; got the channel Channel\(example_gen\.examples: "
                        r"Examples\)\. Pass a plain value"):
         Trainer(examples=gen.outputs.examples, train_steps=gen.outputs.examples)
@@ -177,7 +178,8 @@ def test_runtime_parameter_of_mismatched_type(field: str, param: RuntimeParamete
                                               expected: str) -> None:
     with pytest.raises(ParameterTypeError) as err:
         Typed(**{field: param})
-    assert str(err.value) == (f"Typed.{field} (node 'typed') expects {expected}, got runtime parameter "
+    assert str(err.value) == (f"Typed.{field} (node 'typed') expects {expected}, "
+                              f"got runtime parameter "
                               f"'{param.name}' of type {param.type_name}")
 
 
@@ -189,7 +191,8 @@ def test_runtime_parameter_default_must_match_its_type() -> None:
 
 
 def test_runtime_parameter_nested_in_a_list_is_refused() -> None:
-    with pytest.raises(ParameterTypeError, match=r"Typed\.ints \(node 'typed'\) expects list\[int\].*can only be "
+    with pytest.raises(ParameterTypeError,
+                       match=r"Typed\.ints \(node 'typed'\) expects list\[int\].*can only be "
                        r"the whole value of a parameter"):
         Typed(ints=[RuntimeParameter("n", int, default=1)])
 
@@ -504,7 +507,7 @@ def test_parameter_default_of_the_wrong_type_is_refused_where_declared() -> None
 
 
 def test_outputs_by_key_raise_key_error(gen: ExampleGen) -> None:
-    with pytest.raises(KeyError, match="has no output 'exampels'. Did you mean 'examples'"):
+    with pytest.raises(KeyError, match=r"has no output 'exampels'\. Did you mean 'examples'"):
         gen.outputs["exampels"]
 
 
@@ -516,5 +519,5 @@ def test_pipeline_accepts_a_generator_of_nodes() -> None:
 
 
 def test_list_property_refuses_a_plain_string() -> None:
-    with pytest.raises(TypeError, match="Examples.split_names must be list of str"):
+    with pytest.raises(TypeError, match=r"Examples\.split_names must be list of str"):
         Examples("/x", properties={"split_names": "train"})

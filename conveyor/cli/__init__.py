@@ -71,14 +71,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from conveyor.cli.run_command import run_command
 
             return run_command(args)
-        from conveyor.cli import inspect_commands
+        from conveyor.cli.inspect_commands import explain_cache, lineage, list_runs, show
 
-        handler = {
-            "runs": inspect_commands.list_runs,
-            "show": inspect_commands.show,
-            "lineage": inspect_commands.lineage,
-            "explain-cache": inspect_commands.explain_cache,
-        }[args.command]
+        handler = {"runs": list_runs, "show": show, "lineage": lineage,
+                   "explain-cache": explain_cache}[args.command]
         return handler(args)
     except ConveyorError as err:
         print(f"conveyor: {err}", file=sys.stderr)

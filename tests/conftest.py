@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from conveyor.metadata import MetadataConfig, MetadataStore, connect
+from conveyor.metadata.records import CACHED
 
 REPO = Path(__file__).resolve().parent.parent
 TESTS = Path(__file__).resolve().parent
@@ -42,3 +43,21 @@ def run_cli(*args: str, cwd: Path | None = None, check: bool = False,
         raise AssertionError(f"conveyor {' '.join(args)} exited {proc.returncode}:\n"
                              f"{proc.stdout}\n{proc.stderr}")
     return proc
+
+
+def lineage_shape(store: MetadataStore, run_id: str) -> dict[str, object]:
+    """What a run did, independent of ids, paths and timing: per node, its state, the nodes that
+    produced each input, and each output's type, state, properties and content fingerprint.
+    Two runs of one pipeline on any orchestrators must have equal shapes."""
+    shape: dict[str, object] = {}
+    for execution in store.run_executions(run_id):
+        io = store.execution_io(execution.id)
+        producers = {}
+        for key, artifacts in io.inputs.items():
+            made_by = store.lineage(artifacts[0].id, "upstream", 1).producers(artifacts[0].id)
+            producers[key] = sorted({e.node_id for e in made_by if e.state != CACHED})
+        outputs = {k: [(a.type_name, a.state, a.properties,
+                        a.custom_properties.get("conveyor_fingerprint")) for a in arts]
+                   for k, arts in io.outputs.items()}
+        shape[execution.node_id] = (execution.state, producers, outputs)
+    return shape

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO, TESTS, run_cli
+from conftest import REPO, TESTS, lineage_shape, run_cli
 
 from conveyor.dsl.loading import load_pipeline
 from conveyor.ir import compile_pipeline
@@ -97,21 +97,6 @@ def test_sigkill_mid_executor_leaves_nothing_live_and_rerun_succeeds(
     assert "4 succeeded (4 from cache)" in fresh.stdout
 
 
-def _lineage_shape(store: MetadataStore, run_id: str) -> dict[str, object]:
-    shape: dict[str, object] = {}
-    for execution in store.run_executions(run_id):
-        io = store.execution_io(execution.id)
-        producers = {}
-        for key, artifacts in io.inputs.items():
-            made_by = store.lineage(artifacts[0].id, "upstream", 1).producers(artifacts[0].id)
-            producers[key] = sorted({e.node_id for e in made_by})
-        outputs = {k: [(a.type_name, a.state, a.properties,
-                        a.custom_properties.get("conveyor_fingerprint")) for a in arts]
-                   for k, arts in io.outputs.items()}
-        shape[execution.node_id] = (execution.state, producers, outputs)
-    return shape
-
-
 def test_entrypoint_gives_the_same_outputs_and_lineage_as_the_local_runner(
         pipeline_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     local_root, task_root = tmp_path / "local", tmp_path / "tasks"
@@ -132,7 +117,7 @@ def test_entrypoint_gives_the_same_outputs_and_lineage_as_the_local_runner(
         assert f"{node.id}: COMPLETE" in task.stdout
 
     with store_of(local_root) as local, store_of(task_root) as tasks:
-        assert _lineage_shape(tasks, "task-run") == _lineage_shape(local, only_run(local))
+        assert lineage_shape(tasks, "task-run") == lineage_shape(local, only_run(local))
 
     again = subprocess.run(
         [sys.executable, "-m", "conveyor.runtime.entrypoint", "--ir", str(ir_path),
@@ -221,3 +206,24 @@ def test_import_conveyor_and_help_stay_light() -> None:
     helped = run_cli("--help", check=True).stdout
     for command in ("run", "runs", "show", "lineage", "explain-cache"):
         assert command in helped
+
+
+def test_compile_to_ir_runs_with_the_entrypoint_and_unknown_target_lists_targets(
+        pipeline_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "ir.json"
+    compiled = run_cli("compile", str(pipeline_file), "--target", "ir", "-o", str(out),
+                       check=True)
+    assert "compiled pipeline 'proc' (4 nodes) for ir" in compiled.stdout
+    from conveyor.ir import PipelineIR
+
+    ir = PipelineIR.load(str(out))
+    assert [n.id for n in ir.nodes] == ["first", "slow", "after", "last"]
+    task = subprocess.run(
+        [sys.executable, "-m", "conveyor.runtime.entrypoint", "--ir-json", out.read_text(),
+         "--node", "first", "--run-id", "inline"], capture_output=True, text=True,
+        timeout=120, check=False)
+    assert task.returncode == 0, task.stderr
+    unknown = run_cli("compile", str(pipeline_file), "--target", "kubeflw", "-o", str(out))
+    assert unknown.returncode == 1
+    assert "unknown compile target 'kubeflw'; valid targets: ir, kubeflow, airflow" \
+        in unknown.stderr

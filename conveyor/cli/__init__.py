@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from conveyor.errors import ConveyorError
+from conveyor.orchestrators.targets import TARGETS
 
 
 def _add_store_options(parser: argparse.ArgumentParser) -> None:
@@ -16,8 +17,8 @@ def _add_store_options(parser: argparse.ArgumentParser) -> None:
                                            "or $CONVEYOR_METADATA)")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full command-line grammar."""
+def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
+    """The command-line grammar, and its ``compile`` sub-parser (targets add options to it)."""
     parser = argparse.ArgumentParser(
         prog="conveyor",
         description="Typed ML pipelines with lineage, caching and resume.",
@@ -37,6 +38,17 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=int, help="nodes run at once (default: cores)")
     run.add_argument("--no-cache", action="store_true", help="execute every node")
     run.add_argument("--quiet", action="store_true", help="print only the summary")
+
+    compile_ = commands.add_parser(
+        "compile", help="compile a pipeline file for Kubeflow, Airflow, or to IR",
+        description="Compile a pipeline file. Every target runs each node through the same "
+                    "single-node entrypoint (python -m conveyor.runtime.entrypoint).")
+    compile_.add_argument("pipeline_file", help="Python file defining the pipeline")
+    compile_.add_argument("--target", required=True, metavar="TARGET",
+                          help=f"one of: {', '.join(TARGETS)}")
+    compile_.add_argument("-o", "--output", required=True, help="file to write")
+    compile_.add_argument("--pipeline", help="pipeline name, when the file defines several")
+    compile_.add_argument("--root", help="pipeline root (default: the pipeline's own)")
 
     runs = commands.add_parser("runs", help="list runs, newest first")
     runs.add_argument("--pipeline", help="only runs of this pipeline")
@@ -60,17 +72,25 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("run_id")
     explain.add_argument("node_id")
     _add_store_options(explain)
-    return parser
+    return parser, compile_
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``conveyor`` command; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser, compile_parser = build_parser()
     try:
+        if argv[:1] == ["compile"]:
+            _add_compile_target_options(parser, compile_parser, argv)
+        args = parser.parse_args(argv)
         if args.command == "run":
             from conveyor.cli.run_command import run_command
 
             return run_command(args)
+        if args.command == "compile":
+            from conveyor.cli.compile_command import compile_command
+
+            return compile_command(args)
         from conveyor.cli.inspect_commands import explain_cache, lineage, list_runs, show
 
         handler = {"runs": list_runs, "show": show, "lineage": lineage,
@@ -79,6 +99,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConveyorError as err:
         print(f"conveyor: {err}", file=sys.stderr)
         return 1
+
+
+def _add_compile_target_options(parser: argparse.ArgumentParser,
+                                compile_parser: argparse.ArgumentParser, argv: list[str]) -> None:
+    # A target's own options exist only once the target is known: help lists every target's;
+    # otherwise a first pass finds --target and only that target's module is imported.
+    from conveyor.orchestrators.targets import load_target
+
+    if "-h" in argv or "--help" in argv:
+        chosen = list(TARGETS)
+    else:
+        known, _ = parser.parse_known_args(argv)
+        chosen = [known.target]
+    for name in chosen:
+        module = load_target(name)
+        module.add_arguments(compile_parser.add_argument_group(f"{name} options",
+                                                                module.DESCRIPTION))
 
 
 if __name__ == "__main__":

@@ -5,6 +5,9 @@
     python -m conveyor.runtime.entrypoint --ir pipeline.json --node trainer --run-id RUN \\
         [--param name=value ...] [--metadata URL] [--no-cache]
 
+``--ir-json TEXT`` gives the compiled pipeline inline instead of as a file (compilers embed it in
+task definitions, so a task needs nothing but the image).
+
 Exit status: 0 when the node completed or was reused from cache, 1 when it failed (the log path
 is printed), 2 when the command or the compiled pipeline is wrong.
 """
@@ -33,7 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     """The entrypoint's arguments."""
     parser = argparse.ArgumentParser(prog="python -m conveyor.runtime.entrypoint",
                                      description="Run one node of a compiled Conveyor pipeline.")
-    parser.add_argument("--ir", required=True, help="compiled pipeline (JSON)")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--ir", help="compiled pipeline file (JSON)")
+    source.add_argument("--ir-json", help="compiled pipeline, inline")
     parser.add_argument("--node", required=True, help="id of the node to run")
     parser.add_argument("--run-id", required=True, help="run this node belongs to")
     parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
@@ -55,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         params = parse_params(args.param)
-        ir = PipelineIR.load(args.ir)
+        ir = PipelineIR.load(args.ir) if args.ir else PipelineIR.from_json(args.ir_json)
         ir.node(args.node)
         config = MetadataConfig.resolve(args.metadata or ir.metadata, ir.root)
         with connect(config) as store:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -10,7 +11,33 @@ from conveyor.artifacts import Artifact, registered_types
 from conveyor.dsl.loading import USER_PACKAGE, import_file
 from conveyor.dsl.source import file_sha256, function_fingerprint
 from conveyor.errors import ModuleFileError
-from conveyor.ir.model import ArtifactTypeIR, NodeIR
+from conveyor.ir.model import ArtifactTypeIR, NodeIR, SourceRef
+
+
+def _module_for(module_name: str, qualname: str, source: SourceRef | None,
+                where: str) -> Any:
+    main = sys.modules.get("__main__")
+    if module_name == "__main__" and main is not None and _has_path(main, qualname):
+        # Defined in the running script or notebook (an in-process run, e.g. a notebook's
+        # InteractiveContext): cells may have no file on disk, but the live module holds it.
+        return main
+    if module_name != "__main__" and not module_name.startswith(f"{USER_PACKAGE}."):
+        try:
+            return importlib.import_module(module_name)
+        except ImportError as err:
+            # Not importable here (e.g. a script directory not on sys.path): fall back to the
+            # file the function was compiled from, if the IR records one.
+            if source is None or not source.path:
+                raise ModuleFileError(f"{where}: cannot import module '{module_name}': {err}") \
+                    from err
+    if source is None or not source.path:
+        raise ModuleFileError(f"{where}: defined in a file that cannot be imported by name, "
+                              f"and the IR records no path for it")
+    if not os.path.isfile(source.path):
+        raise ModuleFileError(f"{where}: its file {source.path} does not exist here; run from "
+                              f"where the pipeline was compiled, or move the function into an "
+                              f"importable module")
+    return import_file(source.path)
 
 
 def _resolve(ref: str, node: NodeIR) -> Any:
@@ -18,34 +45,22 @@ def _resolve(ref: str, node: NodeIR) -> Any:
     where = f"node '{node.id}' executor '{ref}'"
     if not qualname:
         raise ModuleFileError(f"{where}: expected 'module:function'")
-    source = node.source
-    by_path = module_name.startswith(f"{USER_PACKAGE}.") or module_name == "__main__"
-    if not by_path:
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError as err:
-            # Not importable here (e.g. a test or script directory not on sys.path): fall back
-            # to the file the function was compiled from, if the IR records one.
-            if source is None or not source.path:
-                raise ModuleFileError(f"{where}: cannot import module '{module_name}': {err}") \
-                    from err
-            by_path = True
-    if by_path:
-        if source is None or not source.path:
-            raise ModuleFileError(f"{where}: defined in a file that cannot be imported by name, "
-                                  f"and the IR records no path for it")
-        if not os.path.isfile(source.path):
-            raise ModuleFileError(f"{where}: its file {source.path} does not exist here; run "
-                                  f"from where the pipeline was compiled, or move the function "
-                                  f"into an importable module")
-        module = import_file(source.path)
-    target: Any = module
+    target: Any = _module_for(module_name, qualname, node.source, where)
     for part in qualname.split("."):
         try:
             target = getattr(target, part)
         except AttributeError:
             raise ModuleFileError(f"{where}: module '{module_name}' has no '{qualname}'") from None
     return target
+
+
+def _has_path(module: Any, qualname: str) -> bool:
+    target = module
+    for part in qualname.split("."):
+        if not hasattr(target, part):
+            return False
+        target = getattr(target, part)
+    return True
 
 
 def load_executor(node: NodeIR) -> Callable[..., Any]:

@@ -99,6 +99,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConveyorError as err:
         print(f"conveyor: {err}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("conveyor: interrupted. Nodes that were running are recorded as RUNNING until "
+              "their process is gone; `conveyor run ... --resume RUN_ID` continues the run.",
+              file=sys.stderr)
+        return 130
 
 
 def _add_compile_target_options(parser: argparse.ArgumentParser,

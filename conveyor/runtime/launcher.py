@@ -266,8 +266,11 @@ class Launcher:
         except BaseException as err:
             duration = time.monotonic() - started
             message = f"{type(err).__name__}: {err}"
-            with open(log_path, "a", encoding="utf-8") as log:
-                log.write(traceback.format_exc())
+            try:
+                with open(log_path, "a", encoding="utf-8") as log:
+                    log.write(traceback.format_exc())
+            except OSError:
+                message += f" (and its log {log_path} could not be written)"
             for key in outputs:
                 publish.discard(publish.staging_uri(finals[key]))
                 publish.discard(finals[key])

@@ -19,7 +19,8 @@
     │   ├── ModuleFileError          a user module file is missing, changed or lacks a function
     │   ├── ExecutorError            the executor raised; carries node, run and log path
     │   └── PublishError             outputs could not be moved into place
-    ├── RunFailedError               a whole run ended with failed nodes
+    ├── StopRun                      raised by an executor: publish my outputs, run nothing after me
+    ├── RunFailedError               a whole run ended with failed or stopped nodes
     └── MissingDependencyError       an optional dependency is not installed (also an ImportError)
 
 Messages say what went wrong, where (pipeline, node, field; file and line for data) and how to
@@ -105,13 +106,24 @@ class PublishError(ExecutionError):
     """A node's outputs could not be moved into their final location."""
 
 
-class RunFailedError(ConveyorError):
-    """A run ended with one or more failed nodes."""
+class StopRun(ConveyorError):
+    """Raised by an executor after writing its outputs to stop the run on purpose.
 
-    def __init__(self, message: str, *, run_id: str, failed: list[str]) -> None:
+    The outputs are published (LIVE) and the execution completes, recording the message as its
+    ``stop_reason``; no node downstream of it runs in this run. A validator raises it when it
+    finds anomalies and its policy is to stop.
+    """
+
+
+class RunFailedError(ConveyorError):
+    """A run ended with one or more failed nodes, or a node stopped it."""
+
+    def __init__(self, message: str, *, run_id: str, failed: list[str],
+                 stopped: list[str] | None = None) -> None:
         super().__init__(message)
         self.run_id = run_id
         self.failed = failed
+        self.stopped = stopped or []
 
 
 class MissingDependencyError(ConveyorError, ImportError):

@@ -9,6 +9,7 @@ import time
 from conveyor import Component, ExternalFiles, In, Input, Out, Output, Parameter, component
 from conveyor.artifacts import Examples, Model
 from conveyor.dsl import Channel
+from conveyor.errors import StopRun
 
 
 def _trace(path: str, event: str) -> None:
@@ -77,3 +78,11 @@ def run_user_module(examples: Examples, module_file: str, result: Model) -> None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     write_value(result, module.transform(read_value(examples)))
+
+
+@component
+def gate(inp: In[Examples], verdict: Out[Model], stop: bool = False) -> None:
+    """Copy the input's value into ``verdict``; with ``stop``, stop the run after writing."""
+    write_value(verdict, read_value(inp))
+    if stop:
+        raise StopRun(f"value {read_value(inp)} did not pass the gate")

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from fixture_components import UserModuleStep, add, ingest, produce, read_value
+from fixture_components import UserModuleStep, add, gate, ingest, produce, read_value
 
 from conveyor import LocalRunner, Pipeline, RuntimeParameter
 from conveyor.errors import ExecutionError, RunFailedError
@@ -215,3 +215,31 @@ def test_runtime_parameters_are_set_per_run(root: Path) -> None:
 def test_cache_can_be_disabled(root: Path) -> None:
     LocalRunner().run(chain(root))
     assert set(states(LocalRunner(enable_cache=False).run(chain(root))).values()) == {COMPLETE}
+
+
+def test_a_node_can_publish_and_stop_the_run(root: Path, open_store: MetadataStore) -> None:
+    def build(stop: bool) -> Pipeline:
+        first = produce(value=4, id="first")
+        check = gate(inp=first.outputs.out, stop=stop, id="check")
+        after = add(inp=first.outputs.out, amount=1, id="after").after(check)
+        return Pipeline("gated", [first, check, after], root=str(root))
+
+    with pytest.raises(RunFailedError) as stopped:
+        LocalRunner().run(build(stop=True))
+    assert stopped.value.stopped == ["check"] and stopped.value.failed == []
+    assert "node 'check' stopped the run: value 4 did not pass the gate" in str(stopped.value)
+    executions = {e.node_id: e for e in open_store.run_executions(stopped.value.run_id)}
+    assert executions["check"].state == COMPLETE
+    assert executions["check"].properties["stop_reason"] == "value 4 did not pass the gate"
+    assert "after" not in executions
+    verdict = open_store.execution_io(executions["check"].id).outputs["verdict"][0]
+    assert verdict.state == "LIVE" and read_value(verdict.to_artifact()) == 4
+
+    again = LocalRunner(raise_on_failure=False).run(build(stop=True))
+    assert states(again) == {"first": CACHED, "check": CACHED, "after": SKIPPED}
+    assert again["check"].stop_reason == "value 4 did not pass the gate"
+    assert again["after"].error == "upstream 'check' stopped the run"
+    assert not again.succeeded and again.stopped == ["check"]
+
+    passed = LocalRunner().run(build(stop=False))
+    assert states(passed) == {"first": CACHED, "check": COMPLETE, "after": COMPLETE}

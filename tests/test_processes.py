@@ -227,3 +227,27 @@ def test_compile_to_ir_runs_with_the_entrypoint_and_unknown_target_lists_targets
     assert unknown.returncode == 1
     assert "unknown compile target 'kubeflw'; valid targets: ir, kubeflow, airflow" \
         in unknown.stderr
+
+
+def test_entrypoint_exits_3_when_a_node_stops_the_run(tmp_path: Path, root: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "gated.py"
+    path.write_text(
+        "import os\nfrom fixture_components import gate, produce\nfrom conveyor import Pipeline\n"
+        "first = produce(value=9, id='first')\n"
+        "check = gate(inp=first.outputs.out, stop=True, id='check')\n"
+        "pipeline = Pipeline('gated', [first, check], root=os.environ['ROOT'])\n")
+    monkeypatch.setenv("ROOT", str(root))
+    ir_path = tmp_path / "gated.json"
+    compile_pipeline(load_pipeline(str(path))).save(str(ir_path))
+    codes = []
+    for node in ("first", "check"):
+        task = subprocess.run(
+            [sys.executable, "-m", "conveyor.runtime.entrypoint", "--ir", str(ir_path),
+             "--node", node, "--run-id", "r"], capture_output=True, text=True, timeout=120,
+            check=False)
+        codes.append(task.returncode)
+    assert codes == [0, 3]
+    assert "node 'check' stopped the run: value 9 did not pass the gate" in task.stderr
+    cli = run_cli("run", str(path), "--quiet")
+    assert cli.returncode == 1 and "stopped the run" in cli.stdout

@@ -38,8 +38,13 @@ class RunResult:
 
     @property
     def succeeded(self) -> bool:
-        """Whether every node completed or was reused."""
-        return all(r.succeeded for r in self.nodes)
+        """Whether every node completed or was reused, and none stopped the run."""
+        return all(r.succeeded for r in self.nodes) and not self.stopped
+
+    @property
+    def stopped(self) -> list[str]:
+        """Ids of nodes that stopped the run on purpose (their outputs are published)."""
+        return [r.node_id for r in self.nodes if r.stop_reason is not None]
 
     @property
     def failed(self) -> list[str]:
@@ -65,6 +70,9 @@ class RunResult:
             f"outputs:  {os.path.join(self.root, self.pipeline)}",
             f"metadata: {self.metadata}",
         ]
+        for result in self.nodes:
+            if result.stop_reason is not None:
+                lines.append(f"node '{result.node_id}' stopped the run: {result.stop_reason}")
         if self.failed:
             lines.append(f"fix the cause, then resume with: conveyor run <pipeline file> "
                          f"--resume {self.run_id}")
@@ -132,10 +140,13 @@ class LocalRunner:
             store.close()
         result.nodes = [results[n.id] for n in ir.nodes]
         result.duration_s = time.monotonic() - started
-        if self.raise_on_failure and result.failed:
+        if self.raise_on_failure and (result.failed or result.stopped):
+            what = [f"node(s) {', '.join(result.failed)} failed"] if result.failed else []
+            what += [f"node(s) {', '.join(result.stopped)} stopped the run"] \
+                if result.stopped else []
             raise RunFailedError(
-                f"pipeline '{ir.name}' run {run_id}: node(s) {', '.join(result.failed)} failed"
-                f"\n\n{result.summary()}", run_id=run_id, failed=result.failed)
+                f"pipeline '{ir.name}' run {run_id}: {'; '.join(what)}\n\n{result.summary()}",
+                run_id=run_id, failed=result.failed, stopped=result.stopped)
         return result
 
     @staticmethod
@@ -161,7 +172,7 @@ class LocalRunner:
                 done[node.id] = NodeResult(
                     node.id, last.state, last.id, float(last.properties.get("duration_s", 0.0)),
                     store.execution_io(last.id).outputs, last.properties.get("log_path"),
-                    resumed=True,
+                    resumed=True, stop_reason=last.properties.get("stop_reason"),
                 )
         return done
 
@@ -176,12 +187,14 @@ class LocalRunner:
             while pending or running:
                 for node_id in list(pending):
                     blocked = [d for d in deps[node_id]
-                               if d in results and not results[d].succeeded]
+                               if d in results and not results[d].lets_downstream_run]
                     if blocked:
                         pending.remove(node_id)
+                        upstream = results[blocked[0]]
+                        why = ("stopped the run" if upstream.stop_reason is not None
+                               else upstream.state.lower())
                         results[node_id] = NodeResult(
-                            node_id, SKIPPED,
-                            error=f"upstream '{blocked[0]}' {results[blocked[0]].state.lower()}")
+                            node_id, SKIPPED, error=f"upstream '{blocked[0]}' {why}")
                         self.progress.node_finished(results[node_id])
                     elif all(d in results for d in deps[node_id]):
                         pending.remove(node_id)

@@ -34,9 +34,8 @@ class Progress(Protocol):
 
 
 def _state_label(result: NodeResult) -> str:
-    if result.resumed:
-        return f"{result.state} (earlier)"
-    return result.state
+    label = f"{result.state} (earlier)" if result.resumed else result.state
+    return f"{label}, STOPPED RUN" if result.stop_reason is not None else label
 
 
 class NullProgress:

@@ -9,7 +9,8 @@
 task definitions, so a task needs nothing but the image).
 
 Exit status: 0 when the node completed or was reused from cache, 1 when it failed (the log path
-is printed), 2 when the command or the compiled pipeline is wrong.
+is printed), 2 when the command or the compiled pipeline is wrong, 3 when the node completed but
+stopped the run (its outputs are published; orchestrators must not run what depends on it).
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import json
 import sys
 from collections.abc import Sequence
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_STOPPED = 0, 1, 2, 3
 
 
 def parse_params(pairs: Sequence[str]) -> dict[str, str]:
@@ -81,6 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps({
             "node": result.node_id, "state": result.state, "execution_id": result.execution_id,
             "duration_s": result.duration_s, "log_path": result.log_path, "error": result.error,
+            "stop_reason": result.stop_reason,
             "outputs": {k: [a.uri for a in arts] for k, arts in result.outputs.items()},
         }))
     else:
@@ -90,6 +92,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"conveyor: node '{result.node_id}' failed: {result.error}\n"
               f"log: {result.log_path}", file=sys.stderr)
         return EXIT_FAILED
+    if result.stop_reason is not None:
+        print(f"conveyor: node '{result.node_id}' stopped the run: {result.stop_reason}",
+              file=sys.stderr)
+        return EXIT_STOPPED
     return EXIT_OK
 
 

@@ -30,7 +30,7 @@ from typing import Any
 from conveyor.artifacts import LIVE, Artifact
 from conveyor.dsl.channel import RUNTIME_TYPES, RuntimeParameter
 from conveyor.dsl.context import ExecutionContext
-from conveyor.errors import ExecutionError, InputResolutionError
+from conveyor.errors import ExecutionError, InputResolutionError, StopRun
 from conveyor.ir.model import NodeIR, PipelineIR
 from conveyor.metadata.records import (
     CACHED,
@@ -66,11 +66,19 @@ class NodeResult:
     cached_from: int | None = None
     #: Taken from an earlier attempt of the same run (``--resume``), not launched now.
     resumed: bool = False
+    #: Set when the executor raised :class:`~conveyor.errors.StopRun`: outputs are published,
+    #: but nothing downstream runs.
+    stop_reason: str | None = None
 
     @property
     def succeeded(self) -> bool:
-        """Whether downstream nodes may run on this node's outputs."""
+        """Whether the node's outputs were published (completed, or reused from cache)."""
         return self.state in SUCCEEDED_STATES
+
+    @property
+    def lets_downstream_run(self) -> bool:
+        """Whether nodes that depend on this one may run."""
+        return self.succeeded and self.stop_reason is None
 
 
 def resolve_runtime_parameters(ir: PipelineIR, given: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -212,8 +220,11 @@ class Launcher:
         reuse = self._reusable(node, key) if use_cache else None
         if reuse is not None:
             source, output_ids = reuse
+            stop_reason = source.properties.get("stop_reason")
             properties.update(cached_from=source.id,
                               duration_s=round(time.monotonic() - started, 4))
+            if stop_reason is not None:
+                properties["stop_reason"] = stop_reason
             execution_id = self.store.record_cached_execution(
                 pipeline=self.ir.name, run_id=self.run_id, node_id=node.id,
                 execution_type=node.component, properties=properties, inputs=input_ids,
@@ -221,7 +232,8 @@ class Launcher:
             )
             outputs = self.store.execution_io(execution_id).outputs
             return NodeResult(node.id, CACHED, execution_id, time.monotonic() - started,
-                              outputs, source.properties.get("log_path"), cached_from=source.id)
+                              outputs, source.properties.get("log_path"), cached_from=source.id,
+                              stop_reason=stop_reason)
         return self._execute(node, inputs, params, properties, input_ids, started)
 
     def _execute(self, node: NodeIR, inputs: Mapping[str, list[ArtifactRecord]],
@@ -242,6 +254,7 @@ class Launcher:
         self.store.add_pending_outputs(execution_id, outputs)
         finals = {key: arts[0].uri for key, arts in outputs.items()}
         scratch = tempfile.mkdtemp(prefix=f"conveyor-{node.id}-{execution_id}-")
+        stop_reason: str | None = None
         try:
             with logs.capture(log_path):
                 for key, (artifact,) in outputs.items():
@@ -254,15 +267,22 @@ class Launcher:
                     runtime_parameters=dict(self.runtime_parameters),
                 )
                 context.logger = logs.NODE_LOGGER.getChild(node.id)
-                executor(**_executor_kwargs(executor, node, inputs, outputs, params, context))
+                try:
+                    executor(**_executor_kwargs(executor, node, inputs, outputs, params,
+                                                context))
+                except StopRun as stop:
+                    stop_reason = str(stop)
+                    context.logger.warning("stopping the run: %s", stop_reason)
                 for key, (artifact,) in outputs.items():
                     artifact.custom_properties[FINGERPRINT_PROPERTY] = tree_fingerprint(
                         artifact.uri)
                     publish.promote(artifact.uri, finals[key])
                     artifact.uri = finals[key]
             duration = time.monotonic() - started
-            self.store.publish_execution(execution_id, outputs,
-                                         {"log_path": log_path, "duration_s": round(duration, 4)})
+            published: dict[str, Any] = {"log_path": log_path, "duration_s": round(duration, 4)}
+            if stop_reason is not None:
+                published["stop_reason"] = stop_reason
+            self.store.publish_execution(execution_id, outputs, published)
         except BaseException as err:
             duration = time.monotonic() - started
             message = f"{type(err).__name__}: {err}"
@@ -282,7 +302,8 @@ class Launcher:
         finally:
             publish.discard(scratch)
         records = self.store.execution_io(execution_id).outputs
-        return NodeResult(node.id, COMPLETE, execution_id, duration, records, log_path)
+        return NodeResult(node.id, COMPLETE, execution_id, duration, records, log_path,
+                          stop_reason=stop_reason)
 
     def sweep_abandoned(self, node: NodeIR) -> list[int]:
         """Mark FAILED every RUNNING execution of ``node`` in this run whose process is gone

@@ -6,7 +6,17 @@ import json
 import os
 import time
 
-from conveyor import Component, ExternalFiles, In, Input, Out, Output, Parameter, component
+from conveyor import (
+    Component,
+    ExecutionContext,
+    ExternalFiles,
+    In,
+    Input,
+    Out,
+    Output,
+    Parameter,
+    component,
+)
 from conveyor.artifacts import Examples, Model
 from conveyor.dsl import Channel
 from conveyor.errors import StopRun
@@ -86,3 +96,10 @@ def gate(inp: In[Examples], verdict: Out[Model], stop: bool = False) -> None:
     write_value(verdict, read_value(inp))
     if stop:
         raise StopRun(f"value {read_value(inp)} did not pass the gate")
+
+
+@component
+def record_beam_args(out: Out[Examples], context: ExecutionContext) -> None:
+    """Write the Beam options the node was given."""
+    with open(os.path.join(out.uri, "beam_args.json"), "w", encoding="utf-8") as f:
+        json.dump(context.beam_args, f)

@@ -6,7 +6,15 @@ import os
 from pathlib import Path
 
 import pytest
-from fixture_components import UserModuleStep, add, gate, ingest, produce, read_value
+from fixture_components import (
+    UserModuleStep,
+    add,
+    gate,
+    ingest,
+    produce,
+    read_value,
+    record_beam_args,
+)
 
 from conveyor import LocalRunner, Pipeline, RuntimeParameter
 from conveyor.errors import ExecutionError, RunFailedError
@@ -243,3 +251,11 @@ def test_a_node_can_publish_and_stop_the_run(root: Path, open_store: MetadataSto
 
     passed = LocalRunner().run(build(stop=False))
     assert states(passed) == {"first": CACHED, "check": COMPLETE, "after": COMPLETE}
+
+
+def test_beam_options_given_at_run_time_follow_the_pipeline_options(root: Path) -> None:
+    pipeline = Pipeline("beam", [record_beam_args()], root=str(root),
+                        beam_args=["--direct_num_workers=1"])
+    result = LocalRunner(enable_cache=False, beam_args=["--direct_num_workers=2"]).run(pipeline)
+    written = Path(result["record_beam_args"].outputs["out"][0].uri, "beam_args.json")
+    assert json.loads(written.read_text()) == ["--direct_num_workers=1", "--direct_num_workers=2"]

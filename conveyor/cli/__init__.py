@@ -37,6 +37,9 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
                      help="set a runtime parameter (repeatable)")
     run.add_argument("--workers", type=int, help="nodes run at once (default: cores)")
     run.add_argument("--no-cache", action="store_true", help="execute every node")
+    run.add_argument("--beam-arg", action="append", default=[], metavar="OPTION",
+                     help="Beam pipeline option for data components, e.g. "
+                          "--beam-arg=--runner=FlinkRunner (repeatable)")
     run.add_argument("--quiet", action="store_true", help="print only the summary")
 
     compile_ = commands.add_parser(

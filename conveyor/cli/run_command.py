@@ -17,7 +17,8 @@ def run_command(args: argparse.Namespace) -> int:
     ir = compile_pipeline(pipeline, root=args.root)
     progress = NullProgress() if args.quiet else choose_progress(sys.stdout)
     runner = LocalRunner(max_workers=args.workers, metadata=args.metadata, progress=progress,
-                         enable_cache=not args.no_cache, raise_on_failure=False)
+                         enable_cache=not args.no_cache, raise_on_failure=False,
+                         beam_args=args.beam_arg)
     try:
         result = runner.run(ir, run_id=args.run_id, resume=args.resume,
                             parameters=parse_params(args.param))

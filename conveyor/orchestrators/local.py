@@ -5,7 +5,7 @@ import json
 import os
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
@@ -83,7 +83,8 @@ class LocalRunner:
     """Runs pipelines in this process through the launcher.
 
     ``max_workers`` nodes run at once (default: the number of cores). ``metadata`` is a metadata
-    URL overriding the pipeline's (default ``<root>/metadata.sqlite``). With
+    URL overriding the pipeline's (default ``<root>/metadata.sqlite``). ``beam_args`` are Beam
+    pipeline options added to the pipeline's own (e.g. ``["--runner=FlinkRunner"]``). With
     ``raise_on_failure`` (the default) a run with failed nodes raises
     :class:`~conveyor.errors.RunFailedError` after every runnable node has finished.
     """
@@ -96,12 +97,14 @@ class LocalRunner:
         progress: Progress | None = None,
         enable_cache: bool = True,
         raise_on_failure: bool = True,
+        beam_args: Sequence[str] = (),
     ) -> None:
         self.max_workers = max_workers or os.cpu_count() or 1
         self.metadata = metadata
         self.progress: Progress = progress or NullProgress()
         self.enable_cache = enable_cache
         self.raise_on_failure = raise_on_failure
+        self.beam_args = list(beam_args)
 
     def run(
         self,
@@ -124,7 +127,7 @@ class LocalRunner:
             ir_path = os.path.join(ir.root, ir.name, ".runs", run_id, "pipeline.json")
             ir.save(ir_path)
             launcher = Launcher(ir, store, run_id, runtime_parameters=parameters,
-                                enable_cache=self.enable_cache)
+                                enable_cache=self.enable_cache, beam_args=self.beam_args)
             store.ensure_run(ir.name, run_id, {
                 "ir_path": ir_path, "root": ir.root,
                 "parameters": json.dumps(launcher.runtime_parameters, sort_keys=True),

@@ -47,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--metadata", help="metadata URL (default: $CONVEYOR_METADATA, else "
                                            "<root>/metadata.sqlite)")
     parser.add_argument("--no-cache", action="store_true", help="always execute")
+    parser.add_argument("--beam-arg", action="append", default=[], metavar="OPTION",
+                        help="Beam pipeline option, e.g. --beam-arg=--runner=FlinkRunner "
+                             "(repeatable)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     return parser
 
@@ -66,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = MetadataConfig.resolve(args.metadata or ir.metadata, ir.root)
         with connect(config) as store:
             launcher = Launcher(ir, store, args.run_id, runtime_parameters=params,
-                                enable_cache=not args.no_cache)
+                                enable_cache=not args.no_cache, beam_args=args.beam_arg)
             store.ensure_run(ir.name, args.run_id, {
                 "root": ir.root,
                 "parameters": json.dumps(launcher.runtime_parameters, sort_keys=True),

@@ -23,7 +23,7 @@ import os
 import tempfile
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,8 +111,11 @@ class Launcher:
         *,
         runtime_parameters: Mapping[str, Any] | None = None,
         enable_cache: bool = True,
+        beam_args: Sequence[str] | None = None,
     ) -> None:
         self.ir = ir
+        # Options given at run time come after the pipeline's, so Beam lets them win.
+        self.beam_args = [*ir.beam_args, *(beam_args or [])]
         self.store = store
         self.run_id = run_id
         self.enable_cache = enable_cache and ir.enable_cache
@@ -263,7 +266,7 @@ class Launcher:
                 context = ExecutionContext(
                     pipeline=self.ir.name, run_id=self.run_id, node_id=node.id,
                     execution_id=execution_id, pipeline_root=self.ir.root, scratch_dir=scratch,
-                    beam_args=list(self.ir.beam_args),
+                    beam_args=list(self.beam_args),
                     runtime_parameters=dict(self.runtime_parameters),
                 )
                 context.logger = logs.NODE_LOGGER.getChild(node.id)

@@ -18,6 +18,7 @@
     │   ├── InputResolutionError     a node's inputs could not be resolved from metadata
     │   ├── ModuleFileError          a user module file is missing, changed or lacks a function
     │   ├── ExecutorError            the executor raised; carries node, run and log path
+    │   ├── DataError                input data is unusable; names the file and line (or feature)
     │   └── PublishError             outputs could not be moved into place
     ├── StopRun                      raised by an executor: publish my outputs, run nothing after me
     ├── RunFailedError               a whole run ended with failed or stopped nodes
@@ -100,6 +101,12 @@ class ExecutorError(ExecutionError):
         self.node_id = node_id
         self.run_id = run_id
         self.log_path = log_path
+
+
+class DataError(ExecutionError):
+    """Input data cannot be used as it is: a pattern matching no files, an empty or ragged file,
+    undecodable bytes, a column whose type changed. The message names the file and line (or the
+    split and feature) and says how to fix it."""
 
 
 class PublishError(ExecutionError):

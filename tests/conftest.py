@@ -61,3 +61,10 @@ def lineage_shape(store: MetadataStore, run_id: str) -> dict[str, object]:
                    for k, arts in io.outputs.items()}
         shape[execution.node_id] = (execution.state, producers, outputs)
     return shape
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--update-goldens``: rewrite golden files (tests/goldens/) from the current output instead
+    of comparing with them. Only on request, and review the diff: never edit goldens by hand."""
+    parser.addoption("--update-goldens", action="store_true", default=False,
+                     help="rewrite golden files from the current output")

@@ -27,8 +27,10 @@ from conveyor.version import __version__
 
 if TYPE_CHECKING:
     from conveyor.orchestrators.local import LocalRunner, RunResult
+    from conveyor.orchestrators.notebook import InteractiveContext
 
 _LAZY = {
+    "InteractiveContext": "conveyor.orchestrators.notebook",
     "LocalRunner": "conveyor.orchestrators.local",
     "RunResult": "conveyor.orchestrators.local",
 }
@@ -44,7 +46,8 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "Channel", "Component", "ExecutionContext", "ExternalFiles", "In", "Input", "LocalRunner",
+    "Channel", "Component", "ExecutionContext", "ExternalFiles", "In", "InteractiveContext",
+    "Input", "LocalRunner",
     "Out", "Output", "Parameter", "Pipeline", "RunResult", "RuntimeParameter", "__version__",
     "compile_pipeline", "component",
 ]

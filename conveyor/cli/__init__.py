@@ -3,6 +3,7 @@ so ``conveyor --help`` answers without loading ML Metadata, TensorFlow or Beam."
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -102,6 +103,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConveyorError as err:
         print(f"conveyor: {err}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # The reader went away (e.g. `conveyor lineage 5 | head`): that is not an error.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("conveyor: interrupted. Nodes that were running are recorded as RUNNING until "
               "their process is gone; `conveyor run ... --resume RUN_ID` continues the run.",

@@ -98,34 +98,18 @@ def show(args: argparse.Namespace) -> int:
 
 def format_lineage(graph: LineageGraph, artifact_id: int, direction: str) -> list[str]:
     """An indented tree of the lineage of ``artifact_id`` in one direction."""
-    lines: list[str] = []
-    seen: set[int] = set()
-
-    def walk_artifact(aid: int, depth: int) -> None:
-        pad = "  " * depth
-        if direction == "upstream":
-            # Cached executions re-record an artifact as their output; the original producer
-            # is the one that made it.
-            made = graph.producers(aid)
-            steps = [e for e in made if e.state != "CACHED"] or made
-        else:
-            steps = graph.consumers(aid)
-        for execution in steps:
-            verb = "produced by" if direction == "upstream" else "consumed by"
-            cached = " (reused from cache)" if execution.state == "CACHED" else ""
-            lines.append(f"{pad}{'<-' if direction == 'upstream' else '->'} {verb} "
-                         f"{execution.node_id} (execution {execution.id}, run "
-                         f"{execution.run_id}, {execution.state}){cached}")
-            if execution.id in seen:
-                continue
-            seen.add(execution.id)
-            nexts = (graph.inputs_of(execution.id) if direction == "upstream"
-                     else graph.outputs_of(execution.id))
-            for artifact in nexts:
-                lines.append(f"{pad}  {_describe_artifact(artifact)}")
-                walk_artifact(artifact.id, depth + 2)
-
-    walk_artifact(artifact_id, 1)
+    lines = []
+    for row in graph.tree(artifact_id, direction):
+        pad = "  " * (row.depth + 1)
+        if row.execution is not None:
+            e = row.execution
+            arrow, verb = ("<-", "produced by") if direction == "upstream" else ("->",
+                                                                                 "consumed by")
+            cached = " (reused from cache)" if e.state == "CACHED" else ""
+            lines.append(f"{pad}{arrow} {verb} {e.node_id} (execution {e.id}, run {e.run_id}, "
+                         f"{e.state}){cached}")
+        elif row.artifact is not None:
+            lines.append(f"{pad}{_describe_artifact(row.artifact)}")
     return lines or ["  (nothing)"]
 
 

@@ -87,6 +87,16 @@ class LineageEvent:
     key: str
 
 
+@dataclass(frozen=True)
+class LineageRow:
+    """One line of a lineage tree: an execution or an artifact, ``depth`` levels in."""
+
+    depth: int
+    direction: str
+    execution: ExecutionRecord | None = None
+    artifact: ArtifactRecord | None = None
+
+
 @dataclass
 class LineageGraph:
     """A connected part of the lineage: artifacts, executions and the events joining them."""
@@ -118,3 +128,32 @@ class LineageGraph:
         ids = [e.artifact_id for e in self.events
                if e.execution_id == execution_id and e.kind == "OUTPUT"]
         return [self.artifacts[i] for i in sorted(set(ids)) if i in self.artifacts]
+
+    def tree(self, artifact_id: int, direction: str) -> list[LineageRow]:
+        """The lineage of ``artifact_id`` as rows of a tree, in one direction: executions that
+        made (upstream) or used (downstream) it, then their inputs or outputs, and so on. An
+        execution reached twice is listed again but not followed again."""
+        rows: list[LineageRow] = []
+        seen: set[int] = set()
+
+        def walk(aid: int, depth: int) -> None:
+            if direction == "upstream":
+                # A cached execution re-records the artifact as its output; the original
+                # producer is the one that made it.
+                made = self.producers(aid)
+                steps = [e for e in made if e.state != CACHED] or made
+            else:
+                steps = self.consumers(aid)
+            for execution in steps:
+                rows.append(LineageRow(depth, direction, execution=execution))
+                if execution.id in seen:
+                    continue
+                seen.add(execution.id)
+                nexts = (self.inputs_of(execution.id) if direction == "upstream"
+                         else self.outputs_of(execution.id))
+                for artifact in nexts:
+                    rows.append(LineageRow(depth + 1, direction, artifact=artifact))
+                    walk(artifact.id, depth + 2)
+
+        walk(artifact_id, 0)
+        return rows

@@ -7,6 +7,7 @@
     │   ├── ArgumentError            unknown or missing constructor argument  (also a TypeError)
     │   ├── ParameterTypeError       a parameter value of the wrong type      (also a TypeError)
     │   ├── ArtifactTypeError        a channel of the wrong artifact type     (also a TypeError)
+    │   ├── UnsupportedFeatureError  a compile target cannot express something the pipeline uses
     │   ├── DuplicateNodeError       two nodes with one id
     │   ├── CycleError               the nodes depend on each other in a loop
     │   └── ForeignNodeError         an input comes from a node not in the pipeline
@@ -51,6 +52,11 @@ class ParameterTypeError(DefinitionError, TypeError):
 
 class ArtifactTypeError(DefinitionError, TypeError):
     """An input was wired to a channel carrying another artifact type."""
+
+
+class UnsupportedFeatureError(DefinitionError):
+    """The pipeline uses something a compile target cannot express; raised while compiling, naming
+    the node and the feature."""
 
 
 class DuplicateNodeError(DefinitionError):

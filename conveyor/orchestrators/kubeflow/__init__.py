@@ -49,12 +49,12 @@ import argparse
 import os
 from typing import TYPE_CHECKING
 
+from conveyor.errors import UnsupportedFeatureError
 from conveyor.ir import PipelineIR, compile_pipeline
 from conveyor.orchestrators.kubeflow.plan import (
     DEFAULT_IMAGE,
     KubeflowOptions,
     PipelinePlan,
-    UnsupportedFeatureError,
     plan_pipeline,
 )
 

@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from conveyor.dsl.loading import USER_PACKAGE
-from conveyor.errors import DefinitionError
+from conveyor.errors import UnsupportedFeatureError
 from conveyor.ir.model import NodeIR, PipelineIR
 from conveyor.metadata.config import ENV_VAR, MetadataConfig
 from conveyor.version import __version__
@@ -49,10 +49,6 @@ BUCKET_MOUNTS = {"gs": "/gcs", "s3": "/s3", "minio": "/minio"}
 _RESERVED_INPUTS = (RUN_ID_INPUT, "Output")
 _K8S_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 _SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
-
-
-class UnsupportedFeatureError(DefinitionError):
-    """The pipeline uses something a compile target cannot express; raised while compiling."""
 
 
 @dataclass(frozen=True)

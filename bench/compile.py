@@ -28,16 +28,20 @@ from conveyor.orchestrators.airflow import compile_airflow
 from conveyor.orchestrators.kubeflow import compile_kubeflow
 
 HERE = Path(__file__).resolve().parent
+# Airflow's DAG processor has Airflow (and the jsonschema it validates params with) loaded
+# before it parses a file; so the file's own cost is timed after those imports, and the whole
+# process is timed too.
 PARSE_PROBE = """
-import json, sys, time
+import json, runpy, sys, time
 started = time.perf_counter()
-import runpy
+import airflow, airflow.models.dag, jsonschema
+airflow_loaded = time.perf_counter()
 namespace = runpy.run_path(sys.argv[1])
-elapsed = time.perf_counter() - started
+done = time.perf_counter()
 heavy = ["tensorflow", "apache_beam", "tensorflow_data_validation", "tensorflow_model_analysis"]
 dags = [k for k, v in namespace.items() if type(v).__name__ == "DAG"]
-print(json.dumps({"seconds": elapsed, "heavy": [m for m in heavy if m in sys.modules],
-                  "dags": dags}))
+print(json.dumps({"airflow": airflow_loaded - started, "file": done - airflow_loaded,
+                  "heavy": [m for m in heavy if m in sys.modules], "dags": dags}))
 """
 
 
@@ -99,9 +103,10 @@ def main() -> None:
             probe = subprocess.run([sys.executable, "-c", PARSE_PROBE, str(work / "cli_dag.py")],
                                    check=True, env=env, capture_output=True, text=True)
             parses.append(json.loads(probe.stdout.strip().splitlines()[-1]))
-        print(f"airflow DAG file parse in a fresh process: "
-              f"{statistics.median(p['seconds'] for p in parses):.2f}s (median), "
-              f"DAGs {parses[0]['dags']}, heavy modules imported: {parses[0]['heavy'] or 'none'}")
+        print(f"airflow DAG file, fresh process: executing the file "
+              f"{statistics.median(p['file'] for p in parses):.2f}s after importing Airflow "
+              f"({statistics.median(p['airflow'] for p in parses):.2f}s); DAGs "
+              f"{parses[0]['dags']}; heavy modules imported: {parses[0]['heavy'] or 'none'}")
         print("targets: compile < 1 s, DAG parse < 1 s")
 
 

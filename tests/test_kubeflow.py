@@ -23,7 +23,7 @@ from kfp.pipeline_spec import pipeline_spec_pb2
 from conveyor import Out, Pipeline, RuntimeParameter, component
 from conveyor.examples import hello_pipeline
 from conveyor.examples.hello_pipeline import Table, generate
-from conveyor.ir import PipelineIR, compile_pipeline
+from conveyor.ir import compile_pipeline
 from conveyor.metadata import MetadataConfig, connect
 from conveyor.metadata.records import CACHED, COMPLETE, FAILED
 from conveyor.orchestrators.kubeflow import UnsupportedFeatureError, compile_kubeflow
@@ -136,7 +136,7 @@ def test_yaml_loads_with_kfp_and_parses_strictly_with_one_task_per_node(tmp_path
                             pipeline_root="/mnt/shared/runs")
     loaded = components.load_component_from_file(str(out))
     assert loaded.name == "hello"
-    assert set(loaded.component_spec.inputs or {}) == {"rows", "learning_rate"}
+    assert set(loaded.component_spec.inputs or {}) == {"rows", "learning_rate", "conveyor_ir"}
 
     spec, platform = read_yaml(out)
     assert platform is None
@@ -145,6 +145,10 @@ def test_yaml_loads_with_kfp_and_parses_strictly_with_one_task_per_node(tmp_path
     tasks = spec.root.dag.tasks
     assert sorted(tasks) == sorted(t.task_name for t in plan.tasks)  # as predicted
     params = spec.root.input_definitions.parameters
+    # The IR is stored once, as the default of a pipeline input every task reads.
+    assert params["conveyor_ir"].default_value.string_value == ir.to_json(indent=None)
+    # ...there, and in the comment the kfp SDK writes atop the file listing inputs; not per task.
+    assert out.read_text().count('"schema_version"') == 2
     assert params["rows"].parameter_type == pipeline_spec_pb2.ParameterType.NUMBER_INTEGER
     assert params["rows"].default_value.number_value == 1000
     assert params["learning_rate"].parameter_type == \
@@ -162,7 +166,8 @@ def test_yaml_loads_with_kfp_and_parses_strictly_with_one_task_per_node(tmp_path
         assert container.image == "registry.example/conveyor:1"
         assert tuple(container.command) == ENTRYPOINT_COMMAND
         args = list(container.args)
-        assert PipelineIR.from_json(args[args.index("--ir-json") + 1]) == ir
+        assert args[args.index("--ir-json") + 1] == "{{$.inputs.parameters['conveyor_ir']}}"
+        assert task.inputs.parameters["conveyor_ir"].component_input_parameter == "conveyor_ir"
         assert args[args.index("--node") + 1] == node.id
         assert "rows={{$.inputs.parameters['rows']}}" in args
         assert "--no-cache" not in args and not container.env

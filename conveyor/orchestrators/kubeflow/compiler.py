@@ -22,6 +22,7 @@ from conveyor.dsl.channel import RUNTIME_TYPES
 from conveyor.metadata.config import ENV_VAR
 from conveyor.orchestrators.kubeflow.plan import (
     ENTRYPOINT_COMMAND,
+    IR_INPUT,
     RUN_ID_INPUT,
     PipelinePlan,
     TaskPlan,
@@ -38,11 +39,13 @@ def build_pipeline(plan: PipelinePlan) -> Any:
     kubernetes = _kubernetes_config(plan)
 
     def pipeline_body(*values: Any) -> None:
-        channels = dict(zip([p.name for p in parameters], values, strict=True))
+        *runtime_values, ir_value = values
+        channels = dict(zip([p.name for p in parameters], runtime_values, strict=True))
         tasks: dict[str, Any] = {}
         for task in plan.tasks:
             kfp_task = components[task.node_id](
-                **{RUN_ID_INPUT: dsl.PIPELINE_JOB_ID_PLACEHOLDER}, **channels)
+                **{RUN_ID_INPUT: dsl.PIPELINE_JOB_ID_PLACEHOLDER, IR_INPUT: ir_value},
+                **channels)
             # Conveyor's launcher caches; see the package docstring for why KFP must not.
             kfp_task.set_caching_options(False)
             kfp_task.set_display_name(task.node_id)
@@ -58,6 +61,10 @@ def build_pipeline(plan: PipelinePlan) -> Any:
                                    default=inspect.Parameter.empty if p.default is None
                                    else p.default)
                  for p in parameters]
+    # The IR is a pipeline input whose default is the compiled IR (last: it has a default, and
+    # runtime parameters without one must come first). Nobody is meant to set it.
+    signature.append(inspect.Parameter(IR_INPUT, _POSITIONAL, annotation=str,
+                                       default=plan.ir_json))
     doc = plan.description
     described = [p for p in parameters if p.description]
     if described:
@@ -87,16 +94,17 @@ def write_pipeline(plan: PipelinePlan, output_path: str) -> None:
 
 
 def _component(plan: PipelinePlan, task: TaskPlan) -> Any:
-    names = [RUN_ID_INPUT, *plan.ir.parameters]
-    ir_json = plan.ir_json
+    names = [RUN_ID_INPUT, IR_INPUT, *plan.ir.parameters]
 
     def container(*placeholders: Any) -> dsl.ContainerSpec:
         values = dict(zip(names, (str(p) for p in placeholders), strict=True))
         run_id = values.pop(RUN_ID_INPUT)
+        ir_json = values.pop(IR_INPUT)
         return dsl.ContainerSpec(image=plan.image, command=list(ENTRYPOINT_COMMAND),
                                  args=task.args(ir_json, run_id, values))
 
-    signature = [inspect.Parameter(RUN_ID_INPUT, _POSITIONAL, annotation=str)]
+    signature = [inspect.Parameter(RUN_ID_INPUT, _POSITIONAL, annotation=str),
+                 inspect.Parameter(IR_INPUT, _POSITIONAL, annotation=str)]
     signature += [inspect.Parameter(p.name, _POSITIONAL, annotation=RUNTIME_TYPES[p.type])
                   for p in plan.ir.parameters.values()]
     node = plan.ir.node(task.node_id)

@@ -40,13 +40,16 @@ DEFAULT_IMAGE = f"conveyor-runtime:{__version__}"
 ENTRYPOINT_COMMAND = ("python", "-m", "conveyor.runtime.entrypoint")
 #: Task input carrying the KFP run id (``{{$.pipeline_job_uuid}}``), Conveyor's run id.
 RUN_ID_INPUT = "conveyor_run_id"
+#: Pipeline input whose default is the compiled pipeline (IR) JSON. Stored once in the YAML and
+#: passed to every task, instead of once per task (which made the YAML grow as nodes x IR).
+IR_INPUT = "conveyor_ir"
 #: Key of the metadata secret read when ``metadata_secret`` names no key.
 DEFAULT_SECRET_KEY = "url"
 #: Where Kubeflow's launcher expects a bucket URL's files (its ``LocalPathForURI``).
 BUCKET_MOUNTS = {"gs": "/gcs", "s3": "/s3", "minio": "/minio"}
 
 # "Output" is reserved by the kfp SDK for a component's single return value.
-_RESERVED_INPUTS = (RUN_ID_INPUT, "Output")
+_RESERVED_INPUTS = (RUN_ID_INPUT, IR_INPUT, "Output")
 _K8S_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 _SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
 
@@ -103,7 +106,7 @@ class PipelinePlan:
 
     @property
     def ir_json(self) -> str:
-        """The IR embedded in every task (compact: it is repeated once per task)."""
+        """The IR, compact: the default of the pipeline input every task reads it from."""
         return self.ir.to_json(indent=None)
 
     @property

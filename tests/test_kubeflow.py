@@ -362,3 +362,11 @@ def test_dockerfile_installs_the_lock_with_bytecode_and_runs_the_entrypoint() ->
     assert "PYTHONDONTWRITEBYTECODE" not in dockerfile
     ignored = (REPO / ".dockerignore").read_text().split()
     assert ".venv" in ignored and "runs" in ignored
+
+
+def test_a_pipeline_too_large_for_one_task_argument_is_refused(tmp_path: Path) -> None:
+    ir = compile_pipeline(Pipeline("huge", [generate(rows=1)], root="/mnt/shared/runs"))
+    padded = dataclasses.replace(ir, beam_args=["--x=" + "y" * 140_000])
+    with pytest.raises(UnsupportedFeatureError, match=r"^pipeline 'huge': the compiled pipeline "
+                       r"is 137 KiB; Kubeflow tasks receive it as one argument"):
+        compile_kubeflow(padded, tmp_path / "huge.yaml")

@@ -14,13 +14,29 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from conveyor.errors import DefinitionError
+from conveyor.errors import DefinitionError, UnsupportedFeatureError
+from conveyor.ir import PipelineIR
 
 TARGETS: dict[str, str] = {
     "ir": "conveyor.orchestrators.ir_target",          # the IR itself, as JSON
     "kubeflow": "conveyor.orchestrators.kubeflow",     # Kubeflow Pipelines v2 YAML
     "airflow": "conveyor.orchestrators.airflow",       # an Airflow DAG file
 }
+
+
+#: Linux refuses a single argument or environment string longer than this (MAX_ARG_STRLEN); a
+#: task of every target receives the whole compiled pipeline as one (``--ir-json``).
+MAX_INLINE_IR_BYTES = 128 * 1024 - 1024
+
+
+def check_inline_ir(ir: PipelineIR, target: str) -> None:
+    """Refuse a compiled pipeline too large to reach a task as one command-line argument."""
+    size = len(ir.to_json(indent=None).encode())
+    if size > MAX_INLINE_IR_BYTES:
+        raise UnsupportedFeatureError(
+            f"pipeline '{ir.name}': the compiled pipeline is {size // 1024} KiB; {target} tasks "
+            f"receive it as one argument, which Linux limits to 128 KiB. Split the pipeline or "
+            f"shorten its parameters")
 
 
 def load_target(name: str) -> ModuleType:

@@ -18,17 +18,13 @@ from urllib.parse import urlparse
 from conveyor.dsl.channel import RUNTIME_TYPES, RuntimeParameter
 from conveyor.errors import DefinitionError, UnsupportedFeatureError, did_you_mean
 from conveyor.ir.model import NodeIR, PipelineIR
+from conveyor.orchestrators.targets import check_inline_ir
 
 #: How a task runs the single-node entrypoint.
 OPERATORS = ("bash", "kubernetes")
 
 #: Airflow's rule for DAG and task ids (``airflow.utils.helpers.KEY_REGEX``, 250 characters).
 _AIRFLOW_KEY = re.compile(r"^[\w.-]{1,250}$")
-
-#: Linux refuses a single argument or environment string longer than this (MAX_ARG_STRLEN);
-#: every task receives the whole compiled pipeline as one.
-MAX_IR_BYTES = 128 * 1024 - 1024
-
 
 @dataclass(frozen=True)
 class DagOptions:
@@ -130,12 +126,7 @@ def check_expressible(ir: PipelineIR, options: DagOptions) -> None:
                 f"pipeline '{ir.name}' node '{node.id}': the node id is not a valid Airflow "
                 f"task id; rename the node (letters, digits, '_', '.', '-', at most 250)")
         _check_source(ir, node, options)
-    size = len(ir.to_json(indent=None).encode())
-    if size > MAX_IR_BYTES:
-        raise UnsupportedFeatureError(
-            f"pipeline '{ir.name}': the compiled pipeline is {size // 1024} KiB; Airflow tasks "
-            f"receive it as one argument, which Linux limits to 128 KiB. Split the pipeline or "
-            f"shorten its parameters")
+    check_inline_ir(ir, "Airflow")
     for where, url in (("--metadata-url", options.metadata_url),
                        (f"pipeline '{ir.name}' metadata", ir.metadata)):
         if url:

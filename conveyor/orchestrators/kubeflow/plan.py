@@ -32,6 +32,7 @@ from conveyor.dsl.loading import USER_PACKAGE
 from conveyor.errors import UnsupportedFeatureError
 from conveyor.ir.model import NodeIR, PipelineIR
 from conveyor.metadata.config import ENV_VAR, MetadataConfig
+from conveyor.orchestrators.targets import check_inline_ir
 from conveyor.version import __version__
 
 #: The image tasks run in unless told otherwise: what the repository's Dockerfile builds.
@@ -166,6 +167,7 @@ def plan_pipeline(ir: PipelineIR, options: KubeflowOptions | None = None) -> Pip
                                       f"contains Conveyor, e.g. {DEFAULT_IMAGE}")
     task_names = _check_nodes(ir)
     _check_parameters(ir)
+    check_inline_ir(ir, "Kubeflow")
     root, kfp_root = _artifact_root(options.pipeline_root or ir.root, where)
     env, secret = _metadata(ir, options, where)
     pvc = _pvc(options.pvc, where) if options.pvc else None

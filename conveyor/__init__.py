@@ -46,8 +46,21 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "Channel", "Component", "ExecutionContext", "ExternalFiles", "In", "InteractiveContext",
-    "Input", "LocalRunner",
-    "Out", "Output", "Parameter", "Pipeline", "RunResult", "RuntimeParameter", "__version__",
-    "compile_pipeline", "component",
+    "Channel",
+    "Component",
+    "ExecutionContext",
+    "ExternalFiles",
+    "In",
+    "Input",
+    "InteractiveContext",
+    "LocalRunner",
+    "Out",
+    "Output",
+    "Parameter",
+    "Pipeline",
+    "RunResult",
+    "RuntimeParameter",
+    "__version__",
+    "compile_pipeline",
+    "component",
 ]

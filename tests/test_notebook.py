@@ -344,8 +344,9 @@ def test_template_notebook_runs_in_a_kernel(tmp_path: Path, monkeypatch: pytest.
     # grammars at import: ~3 s, for URI formats that notebooks never use.
     if "jsonschema" not in sys.modules:
         monkeypatch.setitem(sys.modules, "rfc3987_syntax", None)
-    nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
+    import nbclient
+    import nbformat
+
     # A kernelspec of this very interpreter, so the kernel sees the venv that is under test.
     spec_dir = tmp_path / "jupyter" / "kernels" / "conveyor-test"
     spec_dir.mkdir(parents=True)

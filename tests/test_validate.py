@@ -14,6 +14,7 @@ from typing import Any, Literal
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from conftest import run_cli
 from data_helpers import (
     PENGUINS_CSV,
     downstream,
@@ -27,7 +28,7 @@ from data_helpers import (
 from google.protobuf import json_format
 from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
 
-from conveyor import LocalRunner, Pipeline
+from conveyor import InteractiveContext, LocalRunner, Pipeline
 from conveyor.artifacts import ExampleAnomalies, Examples, ExampleStatistics, Schema
 from conveyor.components.validate import (
     ExampleValidator,
@@ -506,3 +507,24 @@ def test_anomalies_views_list_split_feature_and_description(stopped_run: RunResu
 def test_anomalies_view_of_clean_data(clean_run: RunResult) -> None:
     uri = output_uri(clean_run, "example_validator", "anomalies")
     assert views.render_text("ExampleAnomalies", uri) == "no anomalies in eval, train"
+
+
+def test_conveyor_show_prints_statistics_and_anomalies(clean_run: RunResult,
+                                                      stopped_run: RunResult) -> None:
+    stats = clean_run["statistics_gen"].outputs["statistics"][0]
+    shown = run_cli("show", str(stats.id), "--root", clean_run.root, check=True).stdout
+    assert "split 'train': 229 examples, 8 features" in shown
+    assert all(name in shown for name in PENGUIN_FEATURES)
+    found = stopped_run["example_validator"].outputs["anomalies"][0]
+    listed = run_cli("show", str(found.id), "--root", stopped_run.root, check=True).stdout
+    assert "Emperor" in listed and "eval" in listed and "species" in listed
+
+
+def test_interactive_show_renders_statistics(tmp_path: Path) -> None:
+    pipeline, _ = penguin_pipeline(tmp_path / "nb")
+    gen, stats = pipeline.nodes[:2]
+    with InteractiveContext(pipeline_name="nb", pipeline_root=str(tmp_path / "nb_root")) as ctx:
+        ctx.run(gen)
+        ctx.run(stats)
+        page = ctx.render_html(stats.outputs.statistics)
+    assert "Statistics" in page and all(name in page for name in PENGUIN_FEATURES)

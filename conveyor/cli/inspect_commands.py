@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import time
@@ -55,6 +56,25 @@ def list_runs(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Text views of artifact types, printed by ``conveyor show ARTIFACT_ID``: type name ->
+#: "module:function(type_name, uri) -> str | None", imported only when such an artifact is shown.
+TEXT_VIEWS = {
+    "ExampleStatistics": "conveyor.components.validate.views:render_text",
+    "Schema": "conveyor.components.validate.views:render_text",
+    "ExampleAnomalies": "conveyor.components.validate.views:render_text",
+}
+
+
+def _text_view(artifact: ArtifactRecord) -> str | None:
+    ref = TEXT_VIEWS.get(artifact.type_name)
+    if ref is None or not os.path.isdir(artifact.uri):
+        return None
+    module_name, _, function = ref.partition(":")
+    view = getattr(importlib.import_module(module_name), function)
+    text: str | None = view(artifact.type_name, artifact.uri)
+    return text
+
+
 def show(args: argparse.Namespace) -> int:
     """Print a run (nodes, states, durations, outputs), or one artifact by numeric id."""
     with _open(args) as store:
@@ -69,6 +89,10 @@ def show(args: argparse.Namespace) -> int:
                         full = os.path.join(dirpath, name)
                         print(f"  {os.path.relpath(full, artifact.uri)}  "
                               f"({os.path.getsize(full)} bytes)")
+            view = _text_view(artifact)
+            if view:
+                print()
+                print(view)
             return 0
         run = store.get_run(args.target)
         print(f"pipeline '{run.pipeline}' run {run.run_id}, started {_when(run.create_time_ms)}")

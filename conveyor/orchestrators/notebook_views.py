@@ -34,7 +34,11 @@ ArtifactView = Callable[[ArtifactRecord], "str | None"]
 
 #: Views shipped with Conveyor: artifact type name -> [(section title, "module:function")].
 #: Loaded on first use; the data and model components add theirs here.
-VIEWS: dict[str, list[tuple[str, str]]] = {}
+VIEWS: dict[str, list[tuple[str, str]]] = {
+    "ExampleStatistics": [("Statistics", "conveyor.components.validate.views:statistics")],
+    "Schema": [("Schema", "conveyor.components.validate.views:schema")],
+    "ExampleAnomalies": [("Anomalies", "conveyor.components.validate.views:anomalies")],
+}
 
 #: Most files listed per artifact; a larger directory ends with "... and N more".
 MAX_FILES = 200

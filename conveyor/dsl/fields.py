@@ -13,7 +13,7 @@ Function components annotate parameters instead: ``examples: In[Examples]``,
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from conveyor.artifacts import Artifact
 
@@ -69,9 +69,11 @@ def Input(
     return InputField(optional=default is None, many=many, description=description)
 
 
-def Output(*, init: bool = False, description: str = "") -> Any:
+def Output(*, init: Literal[False] = False, description: str = "") -> Any:
     """Declare an output artifact. Outputs are never constructor arguments."""
-    del init  # present only so type checkers leave outputs out of __init__
+    # `init` exists only for type checkers: Literal[False] keeps outputs out of the __init__
+    # they synthesize from the fields (PEP 681).
+    del init
     return OutputField(description=description)
 
 

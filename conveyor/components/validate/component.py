@@ -20,7 +20,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Literal
 
 from conveyor.artifacts import ExampleAnomalies, Examples, ExampleStatistics, Schema
-from conveyor.dsl import Channel, Component, Input, Output, Parameter, RuntimeParameter
+from conveyor.dsl import Channel, Component, Input, Output, Parameter
+from conveyor.dsl.channel import RuntimeParameter
 from conveyor.errors import ArgumentError, ParameterTypeError, did_you_mean
 
 #: Distances TFDV compares distributions with; per feature, a threshold for one or both.

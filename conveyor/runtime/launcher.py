@@ -188,8 +188,8 @@ class Launcher:
             "outputs": dict(node.outputs),
         }
 
-    def _reusable(self, node: NodeIR, key: str) -> tuple[ExecutionRecord, dict[str, list[int]]] \
-            | None:
+    def _reusable(self, node: NodeIR, key: str) \
+            -> tuple[ExecutionRecord, dict[str, list[ArtifactRecord]]] | None:
         hit = self.store.find_cached(self.ir.name, node.id, key)
         if hit is None:
             return None
@@ -197,7 +197,7 @@ class Launcher:
         if set(outputs) != set(node.outputs) or not all(
                 os.path.isdir(a.uri) for arts in outputs.values() for a in arts):
             return None
-        return hit, {k: [a.id for a in arts] for k, arts in outputs.items()}
+        return hit, outputs
 
     # ---- the whole node --------------------------------------------------------------------
 
@@ -222,7 +222,7 @@ class Launcher:
         input_ids = {k: [a.id for a in arts] for k, arts in inputs.items()}
         reuse = self._reusable(node, key) if use_cache else None
         if reuse is not None:
-            source, output_ids = reuse
+            source, outputs = reuse
             stop_reason = source.properties.get("stop_reason")
             properties.update(cached_from=source.id,
                               duration_s=round(time.monotonic() - started, 4))
@@ -231,9 +231,8 @@ class Launcher:
             execution_id = self.store.record_cached_execution(
                 pipeline=self.ir.name, run_id=self.run_id, node_id=node.id,
                 execution_type=node.component, properties=properties, inputs=input_ids,
-                outputs=output_ids,
+                outputs={k: [a.id for a in arts] for k, arts in outputs.items()},
             )
-            outputs = self.store.execution_io(execution_id).outputs
             return NodeResult(node.id, CACHED, execution_id, time.monotonic() - started,
                               outputs, source.properties.get("log_path"), cached_from=source.id,
                               stop_reason=stop_reason)

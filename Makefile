@@ -9,7 +9,7 @@ RUN_ROOT ?= runs
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 export PYTHONWARNINGS ?= ignore:You are using a Python version:FutureWarning
 
-.PHONY: run test env lock bench check
+.PHONY: run test env lock bench bench-data check
 
 run: $(STAMP)
 	$(VENV)/bin/conveyor run conveyor/examples/hello_pipeline.py --root $(RUN_ROOT)
@@ -37,6 +37,11 @@ lock:
 
 bench: $(STAMP)
 	$(VPY) bench/overhead.py
+
+# CsvExampleGen and StatisticsGen on 100k and 1M synthetic rows against the pyarrow floor
+# (several minutes); BENCH_DATA_ARGS="--rows 100000 --repeats 1" for a quick look.
+bench-data: $(STAMP)
+	$(VPY) bench/data.py $(BENCH_DATA_ARGS)
 
 # Static checks: mypy --strict and ruff (configured in pyproject.toml).
 check: $(STAMP)

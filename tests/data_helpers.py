@@ -8,6 +8,7 @@ skew.
 """
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 from collections.abc import Mapping
@@ -74,6 +75,32 @@ def write_examples(uri: str, splits: Mapping[str, pa.Table], *, shards: int = 1,
                     for record in encoder.encode(batch):
                         writer.write(record)
     return list(splits)
+
+
+def examples_content(uri: str) -> str:
+    """A fingerprint of the data of the Examples at ``uri``: SHA-256 over each file's path
+    (relative to ``uri``) and content, where the records of gzipped TFRecord files count
+    parsed as ``tf.train.Example`` and re-serialized with sorted feature maps. tfx-bsl's
+    encoder writes a row's features in protobuf map order, which differs from process to
+    process, so the files (and the recorded fingerprint, a hash of their bytes) differ between
+    runs of the same data; this does not."""
+    import tensorflow as tf
+
+    digest = hashlib.sha256()
+    files = sorted(os.path.relpath(os.path.join(d, f), uri)
+                   for d, _, names in os.walk(uri) for f in names)
+    assert files, f"no files under {uri}"
+    for name in files:
+        path = os.path.join(uri, name)
+        digest.update(f"{name}\n".encode())
+        if not name.endswith(".gz"):
+            with open(path, "rb") as f:
+                digest.update(f.read())
+            continue
+        for record in tf.data.TFRecordDataset(path, compression_type="GZIP").as_numpy_iterator():
+            canonical = tf.train.Example.FromString(record).SerializeToString(deterministic=True)
+            digest.update(len(canonical).to_bytes(8, "little") + canonical)
+    return digest.hexdigest()
 
 
 def split_rows(table: pa.Table, eval_every: int = 3) -> dict[str, pa.Table]:

@@ -16,19 +16,23 @@ from typing import Any
 
 import pytest
 from conftest import REPO, TESTS, lineage_shape, run_cli
+from data_helpers import PENGUINS_CSV, examples_content
 
 from conveyor.dsl.loading import load_pipeline
 from conveyor.errors import DefinitionError
+from conveyor.examples import penguin_data_pipeline
 from conveyor.ir import compile_pipeline
 from conveyor.ir.model import PipelineIR, SourceRef
 from conveyor.metadata import MetadataConfig, MetadataStore, connect
 from conveyor.metadata.records import CACHED, COMPLETE, FAILED
 from conveyor.orchestrators.airflow import compile_airflow
 from conveyor.orchestrators.airflow.commands import conveyor_param, conveyor_run_id
+from conveyor.orchestrators.local import LocalRunner
 
 pytestmark = pytest.mark.slow
 
 HELLO = REPO / "conveyor" / "examples" / "hello_pipeline.py"
+PENGUIN_DATA_NODES = ["csv_example_gen", "statistics_gen", "schema_gen", "example_validator"]
 HEAVY = ["tensorflow", "apache_beam", "tensorflow_data_validation", "tensorflow_model_analysis"]
 
 FLOW = '''
@@ -193,6 +197,54 @@ def test_dags_test_runs_the_pipeline_with_the_lineage_of_the_local_runner_and_ta
         assert states == dict.fromkeys(["generate", "summarize", "fit", "evaluate"], COMPLETE)
         tables = tasks.find_artifacts(pipeline="hello", node_id="generate", state="LIVE")
         assert sorted(t.properties["rows"] for t in tables) == [50, 200]
+
+
+def test_dags_test_runs_the_data_pipeline_as_the_local_runner_and_bad_data_stops_it(
+        airflow: AirflowHome, tmp_path: Path) -> None:
+    # ExampleGen -> StatisticsGen -> SchemaGen -> ExampleValidator on the penguins CSV: each
+    # task imports TensorFlow or TFDV in its own process.
+    root = tmp_path / "root"
+    dag_file = tmp_path / "dags" / "penguin_data.py"
+    compile_airflow(compile_pipeline(penguin_data_pipeline.pipeline, root=str(root)),
+                    str(dag_file))
+    ran = airflow.dags_test(dag_file, "penguin_data", "2024-05-01")
+    assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
+    local = LocalRunner(metadata=f"sqlite://{tmp_path / 'local.sqlite'}").run(
+        penguin_data_pipeline.pipeline, root=str(tmp_path / "local"))
+    run_id = airflow_run("penguin_data", "2024-05-01")
+    # Examples are compared by their records, not their bytes (see examples_content).
+    examples = {"Examples": examples_content}
+    with store_of(root) as tasks, connect(MetadataConfig.parse(local.metadata)) as local_store:
+        assert lineage_shape(tasks, run_id, examples) == \
+            lineage_shape(local_store, local.run_id, examples)
+        assert {e.node_id: e.state for e in tasks.run_executions(run_id)} == \
+            dict.fromkeys(PENGUIN_DATA_NODES, COMPLETE)
+
+    # Through dag_run.conf, a run reads a CSV cut short after its first row. Hash splitting
+    # sends that row to one split, so the other is empty: an anomaly of the data set, which
+    # stops the run. (The pipeline's SchemaGen learns from every split of the same data, so
+    # unseen values, such as a new species, would be in the schema and pass.)
+    bad = tmp_path / "cut short"
+    bad.mkdir()
+    with open(PENGUINS_CSV, encoding="utf-8") as f:
+        (bad / "penguins.csv").write_text(f.readline() + f.readline(), encoding="utf-8")
+    stopped = airflow.dags_test(dag_file, "penguin_data", "2024-05-02",
+                                conf={"data_dir": str(bad)})
+    assert stopped.returncode != 0, stopped.stdout[-3000:]
+    with store_of(root) as tasks:
+        executions = {e.node_id: e for e in tasks.run_executions(
+            airflow_run("penguin_data", "2024-05-02"))}
+        assert {n: e.state for n, e in executions.items()} == \
+            dict.fromkeys(PENGUIN_DATA_NODES, COMPLETE)
+        [made] = tasks.execution_io(executions["csv_example_gen"].id).outputs["examples"]
+        row_counts = json.loads(made.custom_properties["row_counts"])
+        assert sorted(row_counts.values()) == [0, 1], row_counts
+        [empty] = [split for split, rows in row_counts.items() if rows == 0]
+        reason = executions["example_validator"].properties["stop_reason"]
+        assert reason.startswith(f"1 anomaly found:\n  split '{empty}' feature '(dataset)' "
+                                 f"(ERROR): the split has no data\n"), reason
+        [anomalies] = tasks.execution_io(executions["example_validator"].id).outputs["anomalies"]
+        assert anomalies.state == "LIVE" and anomalies.custom_properties["anomaly_count"] == 1
 
 
 def test_a_failing_node_fails_dags_test_and_a_rerun_reuses_the_upstream_outputs(

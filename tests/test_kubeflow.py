@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -15,13 +16,14 @@ from typing import Any
 import pytest
 import yaml
 from conftest import REPO, lineage_shape
+from data_helpers import PENGUINS_CSV, examples_content
 from google.protobuf import json_format, struct_pb2
 from kfp import components
 from kfp.dsl.utils import maybe_rename_for_k8s
 from kfp.pipeline_spec import pipeline_spec_pb2
 
 from conveyor import Out, Pipeline, RuntimeParameter, component
-from conveyor.examples import hello_pipeline
+from conveyor.examples import hello_pipeline, penguin_data_pipeline
 from conveyor.examples.hello_pipeline import Table, generate
 from conveyor.ir import compile_pipeline
 from conveyor.metadata import MetadataConfig, connect
@@ -235,6 +237,55 @@ def test_tasks_run_as_kfp_runs_them_give_the_local_runners_artifacts_and_lineage
     with connect(MetadataConfig.parse(metadata)) as kfp_store:
         states = {e.node_id: e.state for e in kfp_store.run_executions("uuid-3")}
     assert states == {"generate": COMPLETE, "summarize": FAILED, "fit": FAILED}
+
+
+def test_data_pipeline_tasks_run_as_kfp_runs_them_give_the_local_runners_lineage(
+        tmp_path: Path) -> None:
+    # ExampleGen -> StatisticsGen -> SchemaGen -> ExampleValidator on the penguins CSV: each
+    # task imports TensorFlow or TFDV in its own process, as in a pod.
+    out = tmp_path / "penguin_data.yaml"
+    compile_kubeflow(penguin_data_pipeline.pipeline, out,
+                     pipeline_root=str(tmp_path / "kfp-root"))
+    spec, _ = read_yaml(out)
+    assert spec.root.input_definitions.parameters["data_dir"].default_value.string_value == \
+        penguin_data_pipeline.penguins_dir()
+    data = tmp_path / "penguin data"  # a space: the launcher passes the value as one argument
+    data.mkdir()
+    shutil.copy(PENGUINS_CSV, data / "penguins.csv")
+    arguments = {"data_dir": str(data)}
+    metadata = f"sqlite://{tmp_path / 'kfp.sqlite'}"
+
+    first = run_like_kfp(spec, "uuid-1", arguments, metadata, tmp_path / "pods")
+    assert {n: p.returncode for n, p in first.items()} == dict.fromkeys(first, 0), \
+        {n: p.stderr[-3000:] for n, p in first.items()}
+    assert list(first) == ["csv-example-gen", "statistics-gen", "schema-gen",
+                           "example-validator"]
+    again = run_like_kfp(spec, "uuid-2", arguments, metadata, tmp_path / "pods")
+    assert all(p.returncode == 0 for p in again.values())
+
+    local_metadata = f"sqlite://{tmp_path / 'local.sqlite'}"
+    runner = LocalRunner(metadata=local_metadata)
+    for run_id in ("local-1", "local-2"):
+        runner.run(penguin_data_pipeline.pipeline, run_id=run_id, parameters=arguments,
+                   root=str(tmp_path / "local-root"))
+
+    # Examples are compared by their records, not their bytes (see examples_content); the
+    # statistics, schema and anomalies by their recorded fingerprints, as for every pipeline.
+    examples = {"Examples": examples_content}
+    with connect(MetadataConfig.parse(metadata)) as kfp_store, \
+            connect(MetadataConfig.parse(local_metadata)) as local_store:
+        assert lineage_shape(kfp_store, "uuid-1", examples) == \
+            lineage_shape(local_store, "local-1", examples)
+        assert lineage_shape(kfp_store, "uuid-2", examples) == \
+            lineage_shape(local_store, "local-2", examples)
+        assert {e.state for e in kfp_store.run_executions("uuid-1")} == {COMPLETE}
+        assert {e.state for e in kfp_store.run_executions("uuid-2")} == {CACHED}
+        [validator] = [e for e in kfp_store.run_executions("uuid-1")
+                       if e.node_id == "example_validator"]
+        [anomalies] = kfp_store.execution_io(validator.id).outputs["anomalies"]
+        assert json.loads(anomalies.custom_properties["anomalies_per_split"]) == \
+            {"train": 0, "eval": 0}
+        assert anomalies.uri.startswith(str(tmp_path / "kfp-root" / "penguin_data"))
 
 
 def test_options_set_root_metadata_volume_and_caching(tmp_path: Path) -> None:

@@ -25,6 +25,8 @@ from conveyor.orchestrators.notebook import ExecutionResult, InteractiveContext
 from conveyor.orchestrators.notebook_export import export_pipeline
 
 TEMPLATE = REPO / "conveyor" / "templates" / "interactive.ipynb"
+PENGUIN_FEATURES = ["species", "island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm",
+                    "body_mass_g", "sex", "year"]
 
 
 class FakeNotebook:
@@ -379,10 +381,34 @@ def test_template_notebook_runs_in_a_kernel(tmp_path: Path, monkeypatch: pytest.
     assert "summarized 2 splits" in _html(_outputs(nb, "run-summarize"))
     (rerun,) = _outputs(nb, "rerun")
     assert rerun["text"].strip() == CACHED
+
+    # The data section: CsvExampleGen -> StatisticsGen -> SchemaGen -> ExampleValidator on the
+    # penguins CSV, in the kernel's process.
+    for tag in ("run-example-gen", "run-statistics-gen", "run-example-validator"):
+        assert "COMPLETE" in _html(_outputs(nb, tag)), tag
+    statistics = _html(_outputs(nb, "show-statistics"))
+    assert "<b>ExampleStatistics</b> artifact" in statistics
+    examples = dict(re.findall(r"<h4>Split (\w+): (\d+) examples, 8 features</h4>", statistics))
+    assert sorted(examples) == ["eval", "train"]
+    assert sum(int(n) for n in examples.values()) == 344  # every row of penguins.csv
+    for feature in PENGUIN_FEATURES:  # a row of each split's table
+        assert len(re.findall(f"<td style='[^']*'>{feature}</td>", statistics)) == 2, feature
+    assert "facets-overview" in statistics  # TFDV's own view, embedded
+    assert "produced by statistics_gen" in statistics and "produced by csv_example_gen" in \
+        statistics
+    schema = _html(_outputs(nb, "run-schema-gen"))
+    assert "<b>Schema</b> artifact" in schema and "Adelie, Chinstrap, Gentoo" in schema
+    anomalies = _html(_outputs(nb, "show-anomalies"))
+    assert "<b>ExampleAnomalies</b> artifact" in anomalies
+    assert "no anomalies in eval, train" in anomalies
+    assert "produced by example_validator" in anomalies
+    assert "stopped the run" not in _html(_outputs(nb, "run-example-validator"))
     assert export.is_file()
 
     proc = run_cli("run", str(export), check=True)
-    assert "2 succeeded" in proc.stdout
+    # The data components, imported by the file, are reused from the session's cache; the
+    # notebook's own, copied into the file, run again.
+    assert "6 succeeded (4 from cache)" in proc.stdout
     with connect(MetadataConfig.for_root(str(root))) as store:
         assert len(store.list_runs("notebook-demo")) == 2
 

@@ -3,8 +3,10 @@
     CsvExampleGen -> StatisticsGen -> SchemaGen -> ExampleValidator
 
 Run it with ``conveyor run conveyor/examples/penguin_data_pipeline.py``; point it at other data
-with ``--param data_dir=/path/to/csv/dir``. The validator stops the run when the data breaks the
-schema inferred from the train split.
+with ``--param data_dir=/path/to/csv/dir``. SchemaGen infers the schema from every split, so the
+validator stops the run when a split breaks what the data as a whole looks like (an empty split,
+a column of the wrong type); to hold new data to an agreed schema, use ImportSchemaGen with a
+curated schema file instead.
 """
 from __future__ import annotations
 

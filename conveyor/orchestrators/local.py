@@ -122,12 +122,14 @@ class LocalRunner:
                                                                                 root=root)
         config = MetadataConfig.resolve(self.metadata or ir.metadata, ir.root)
         store = connect(config)
+        chosen_id = run_id
         try:
             run_id = self._choose_run_id(store, ir, run_id, resume)
             ir_path = os.path.join(ir.root, ir.name, ".runs", run_id, "pipeline.json")
             ir.save(ir_path)
             launcher = Launcher(ir, store, run_id, runtime_parameters=parameters,
-                                enable_cache=self.enable_cache, beam_args=self.beam_args)
+                                enable_cache=self.enable_cache, beam_args=self.beam_args,
+                                new_run=resume is None and chosen_id is None)
             store.ensure_run(ir.name, run_id, {
                 "ir_path": ir_path, "root": ir.root,
                 "parameters": json.dumps(launcher.runtime_parameters, sort_keys=True),

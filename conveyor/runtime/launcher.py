@@ -101,7 +101,11 @@ def resolve_runtime_parameters(ir: PipelineIR, given: Mapping[str, Any] | None) 
 
 
 class Launcher:
-    """Runs nodes of one compiled pipeline within one run, recording everything in ``store``."""
+    """Runs nodes of one compiled pipeline within one run, recording everything in ``store``.
+
+    ``new_run=True`` promises that ``run_id`` was freshly made for this launcher's runs (so no
+    earlier attempt of it can be abandoned); it saves a query per node.
+    """
 
     def __init__(
         self,
@@ -112,8 +116,12 @@ class Launcher:
         runtime_parameters: Mapping[str, Any] | None = None,
         enable_cache: bool = True,
         beam_args: Sequence[str] | None = None,
+        new_run: bool = False,
     ) -> None:
         self.ir = ir
+        # A run whose id was just made up holds no earlier executions, so there is nothing
+        # abandoned to sweep; resumed runs and orchestrator tasks (retries) always sweep.
+        self.new_run = new_run
         # Options given at run time come after the pipeline's, so Beam lets them win.
         self.beam_args = [*ir.beam_args, *(beam_args or [])]
         self.store = store
@@ -206,7 +214,8 @@ class Launcher:
         interruptions (KeyboardInterrupt, SystemExit), which are recorded and re-raised."""
         started = time.monotonic()
         node = self.ir.node(node_id)
-        self.sweep_abandoned(node)
+        if not self.new_run:
+            self.sweep_abandoned(node)
         inputs = self.resolve_inputs(node)
         params = self.parameters(node)
         check_module_files(node)

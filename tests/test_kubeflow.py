@@ -421,3 +421,15 @@ def test_a_pipeline_too_large_for_one_task_argument_is_refused(tmp_path: Path) -
     with pytest.raises(UnsupportedFeatureError, match=r"^pipeline 'huge': the compiled pipeline "
                        r"is 137 KiB; Kubeflow tasks receive it as one argument"):
         compile_kubeflow(padded, tmp_path / "huge.yaml")
+
+
+def test_a_node_that_opts_out_of_the_cache_runs_with_no_cache(tmp_path: Path) -> None:
+    gen = generate(rows=5).with_cache(False)
+    plan = compile_kubeflow(Pipeline("optout", [gen], root="/mnt/shared/runs"),
+                            tmp_path / "optout.yaml")
+    assert [t.no_cache for t in plan.tasks] == [True]
+    spec, _ = read_yaml(tmp_path / "optout.yaml")
+    [executor] = spec.deployment_spec.fields["executors"].struct_value.fields.values()
+    args = [v.string_value for v in executor.struct_value.fields["container"].struct_value
+            .fields["args"].list_value.values]
+    assert "--no-cache" in args

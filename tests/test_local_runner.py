@@ -259,3 +259,16 @@ def test_beam_options_given_at_run_time_follow_the_pipeline_options(root: Path) 
     result = LocalRunner(enable_cache=False, beam_args=["--direct_num_workers=2"]).run(pipeline)
     written = Path(result["record_beam_args"].outputs["out"][0].uri, "beam_args.json")
     assert json.loads(written.read_text()) == ["--direct_num_workers=1", "--direct_num_workers=2"]
+
+
+def test_one_node_can_opt_out_of_the_cache(root: Path, open_store: MetadataStore) -> None:
+    def build() -> Pipeline:
+        first = produce(value=2, id="first")
+        second = add(inp=first.outputs.out, amount=1, id="second").with_cache(False)
+        return Pipeline("optout", [first, second], root=str(root))
+
+    LocalRunner().run(build())
+    again = LocalRunner().run(build())
+    assert states(again) == {"first": CACHED, "second": COMPLETE}
+    why = explain(open_store, "optout", again.run_id, "second")
+    assert why.reasons == ["caching was disabled for this run/node"]

@@ -176,6 +176,7 @@ class Component:
     inputs: dict[str, Channel[Any] | None]
     parameters: dict[str, Any]
     upstream: list[Component]
+    enable_cache: bool
 
     def __init_subclass__(cls, spec: ComponentSpec | None = None, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -254,6 +255,7 @@ class Component:
             self, {name: Channel(self, name, o.type) for name, o in spec.outputs.items()}
         )
         self.upstream = []
+        self.enable_cache = True
 
     def _check_channel(self, ispec: InputSpec, value: Any) -> Channel[Any]:
         where = f"{type(self).SPEC.name}.{ispec.name}"
@@ -296,6 +298,12 @@ class Component:
     def with_id(self, node_id: str) -> Component:
         """Set this node's id (needed when one component is used twice); returns the node."""
         self.id = node_id
+        return self
+
+    def with_cache(self, enabled: bool) -> Component:
+        """Allow (default) or forbid reusing this node's earlier outputs; returns the node. A
+        pipeline with ``enable_cache=False`` reuses nothing whatever its nodes say."""
+        self.enable_cache = enabled
         return self
 
     def after(self, *nodes: Component) -> Component:

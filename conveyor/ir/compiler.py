@@ -106,5 +106,5 @@ def _compile_node(pipeline: Pipeline, node: Component,
         external_files=[k for k, p in spec.parameters.items() if p.external_files],
         source=source,
         upstream=[d.id for d in Pipeline.dependencies(node)],
-        enable_cache=pipeline.enable_cache,
+        enable_cache=pipeline.enable_cache and node.enable_cache,
     )

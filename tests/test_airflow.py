@@ -384,3 +384,33 @@ def test_run_ids_and_parameter_values_given_to_tasks() -> None:
     assert conveyor_param(0.5, "learning_rate", "float") == "learning_rate=0.5"
     assert conveyor_param(False, "shuffle", "bool") == "shuffle=false"
     assert conveyor_param("it's {{ x }}", "note", "str") == "note=it's {{ x }}"
+
+
+def test_pods_read_the_metadata_url_from_a_kubernetes_secret(tmp_path: Path) -> None:
+    from conveyor.errors import UnsupportedFeatureError
+    from conveyor.orchestrators.airflow.commands import pod_command
+    from conveyor.orchestrators.airflow.dag import kubernetes_arguments
+    from conveyor.orchestrators.airflow.options import DagOptions
+
+    ir = compile_pipeline(load_pipeline(str(HELLO)), root=str(tmp_path / "root"))
+    opts = DagOptions(operator="kubernetes", image="repo/conveyor:1",
+                      metadata_secret="mlmd-connection")
+    args = kubernetes_arguments(pod_command(ir, ir.node("generate"), "python", None), opts)
+    [env] = args["env_vars"]
+    assert env.name == "CONVEYOR_METADATA"
+    assert (env.value_from.secret_key_ref.name, env.value_from.secret_key_ref.key) == \
+        ("mlmd-connection", "url")
+    assert DagOptions(operator="kubernetes", image="i", metadata_secret="s:dsn").secret_ref() \
+        == ("s", "dsn")
+    with pytest.raises(UnsupportedFeatureError, match="reaches pods only"):
+        DagOptions(metadata_secret="mlmd-connection")
+    with pytest.raises(DefinitionError, match="either a metadata URL or a metadata secret"):
+        DagOptions(operator="kubernetes", image="i", metadata_secret="s",
+                   metadata_url="mysql://h/db")
+    with pytest.raises(DefinitionError, match="is not NAME\\[:KEY\\]"):
+        DagOptions(operator="kubernetes", image="i", metadata_secret="Bad_Name")
+    dag_file = tmp_path / "k8s.py"
+    run_cli("compile", str(HELLO), "--target", "airflow", "-o", str(dag_file), "--operator",
+            "kubernetes", "--image", "repo/conveyor:1", "--metadata-secret", "mlmd:url",
+            check=True)
+    assert "metadata_secret='mlmd:url'," in dag_file.read_text()

@@ -55,6 +55,9 @@ def add_arguments(group: argparse._ArgumentGroup) -> None:
     add("--metadata-url", help="metadata store tasks record into (default: the pipeline's, "
                                "else $CONVEYOR_METADATA on the worker, else <root>/"
                                "metadata.sqlite); no passwords")
+    add("--metadata-secret", metavar="NAME[:KEY]",
+        help="kubernetes operator: set each pod's CONVEYOR_METADATA from this Kubernetes "
+             "secret (key 'url' by default)")
 
 
 def _adder(group: argparse._ArgumentGroup) -> Callable[..., None]:
@@ -80,4 +83,5 @@ def compile_from_args(ir: PipelineIR, output: str, args: argparse.Namespace) -> 
                     start_date=args.start_date, catchup=args.catchup, retries=args.retries,
                     retry_delay_s=args.retry_delay, params=params, operator=args.operator,
                     image=args.image, namespace=args.namespace, python=args.python,
-                    metadata_url=args.metadata_url)
+                    metadata_url=args.metadata_url,
+                    metadata_secret=args.metadata_secret)

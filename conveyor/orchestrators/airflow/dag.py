@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from conveyor.errors import MissingDependencyError
 from conveyor.ir.model import NodeIR, PipelineIR
+from conveyor.metadata.config import ENV_VAR
 from conveyor.orchestrators.airflow.commands import (
     FILTERS,
     TaskCommand,
@@ -149,7 +150,7 @@ def bash_arguments(command: TaskCommand) -> dict[str, Any]:
 
 def kubernetes_arguments(command: TaskCommand, opts: DagOptions) -> dict[str, Any]:
     """Keyword arguments of the KubernetesPodOperator running ``command``."""
-    return {
+    arguments: dict[str, Any] = {
         "task_id": command.node_id,
         "namespace": opts.namespace,
         "image": opts.image,
@@ -157,3 +158,11 @@ def kubernetes_arguments(command: TaskCommand, opts: DagOptions) -> dict[str, An
         "arguments": [_value(value) for value in command.args],
         "get_logs": True,
     }
+    if opts.metadata_secret is not None:
+        # The kubernetes client comes with the cncf provider, like the operator itself.
+        from kubernetes.client import V1EnvVar, V1EnvVarSource, V1SecretKeySelector
+
+        name, key = opts.secret_ref()
+        arguments["env_vars"] = [V1EnvVar(name=ENV_VAR, value_from=V1EnvVarSource(
+            secret_key_ref=V1SecretKeySelector(name=name, key=key)))]
+    return arguments

@@ -25,6 +25,8 @@ OPERATORS = ("bash", "kubernetes")
 
 #: Airflow's rule for DAG and task ids (``airflow.utils.helpers.KEY_REGEX``, 250 characters).
 _AIRFLOW_KEY = re.compile(r"^[\w.-]{1,250}$")
+_K8S_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+_SECRET_KEY = re.compile(r"^[-._A-Za-z0-9]+$")
 
 @dataclass(frozen=True)
 class DagOptions:
@@ -41,7 +43,10 @@ class DagOptions:
     ``namespace``; needs apache-airflow-providers-cncf-kubernetes). ``python`` is the interpreter
     a task runs: by default the one running Airflow (bash) or ``python`` in the image.
     ``metadata_url`` overrides where tasks record lineage; by default the pipeline's own, else
-    ``$CONVEYOR_METADATA`` on the worker, else ``<root>/metadata.sqlite``.
+    ``$CONVEYOR_METADATA`` on the worker, else ``<root>/metadata.sqlite``. ``metadata_secret``
+    (``NAME[:KEY]``, key ``url`` by default; kubernetes operator only) sets each pod's
+    ``$CONVEYOR_METADATA`` from a Kubernetes secret, so a MySQL password never reaches the DAG
+    file.
     """
 
     dag_id: str | None = None
@@ -55,6 +60,7 @@ class DagOptions:
     namespace: str = "default"
     python: str | None = None
     metadata_url: str | None = None
+    metadata_secret: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
     tags: list[str] = field(default_factory=lambda: ["conveyor"])
 
@@ -76,6 +82,14 @@ class DagOptions:
         if not isinstance(self.retry_delay_s, (int, float)) or self.retry_delay_s < 0:
             raise DefinitionError(f"retry delay must be seconds >= 0, got "
                                   f"{self.retry_delay_s!r}")
+        if self.metadata_secret is not None:
+            self.secret_ref()
+            if self.operator != "kubernetes":
+                raise UnsupportedFeatureError(
+                    "a metadata secret reaches pods only (--operator kubernetes); for bash "
+                    "tasks set CONVEYOR_METADATA in the Airflow worker's environment")
+            if self.metadata_url:
+                raise DefinitionError("give either a metadata URL or a metadata secret, not both")
         if self.dag_id is not None and not _AIRFLOW_KEY.match(self.dag_id):
             raise DefinitionError(f"'{self.dag_id}' is not a valid Airflow DAG id; use letters, "
                                   f"digits, '_', '.' and '-' (at most 250)")
@@ -90,6 +104,14 @@ class DagOptions:
                 raise DefinitionError(f"unknown Airflow DAG option '{name}'."
                                       f"{did_you_mean(name, known)} Options: {', '.join(known)}")
         return cls(**options)
+
+    def secret_ref(self) -> tuple[str, str]:
+        """``(secret name, key)`` of ``metadata_secret``."""
+        name, _, key = (self.metadata_secret or "").partition(":")
+        if not _K8S_NAME.match(name) or (key and not _SECRET_KEY.match(key)):
+            raise DefinitionError(f"metadata secret {self.metadata_secret!r} is not NAME[:KEY] "
+                                  f"of a Kubernetes secret (e.g. mlmd-connection:url)")
+        return name, key or "url"
 
     def start_datetime(self) -> datetime:
         """``start_date`` as an aware datetime (UTC when it names no zone)."""

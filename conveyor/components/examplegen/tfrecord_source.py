@@ -11,8 +11,9 @@ A damaged file (a record whose CRC does not match, a cut-off file, a file that i
 or not valid gzip) is a :class:`~conveyor.errors.DataError` naming the file, the number of the
 first record that cannot be read and TensorFlow's own words (which give the byte offset, in the
 uncompressed stream). TensorFlow's reader cannot resume past a damaged record, so this is an
-error with ``bad_rows="quarantine"`` too. A record that is not a tf.Example is reported by
-:func:`decode` with its number.
+error with ``bad_rows="quarantine"`` too. A gzip file cut between two records, which
+TensorFlow's reader takes for a clean end, is caught by checking the gzip end marker. A record
+that is not a tf.Example is reported by :func:`decode` with its number.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ import os
 import re
 import shutil
 import tempfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -112,6 +114,27 @@ def read(path: str) -> Iterator[Records]:
             records: list[bytes] = batch.numpy().tolist()
             yield Records(records, number + 1)
             number += len(records)
+        if compression:
+            _check_gzip_ends(path, local, number)
+
+
+def _check_gzip_ends(path: str, local: str, records_read: int) -> None:
+    """Fail unless the gzip stream of ``local`` ends properly. TensorFlow's reader stops quietly
+    at a cut that falls between two records of the inflated stream, which would drop the rows
+    after it without a word; zlib knows whether the stream reached its end marker."""
+    inflater = zlib.decompressobj(wbits=31)
+    with open(local, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            while block:
+                inflater.decompress(block)
+                # A gzip file may hold several members, one after the other.
+                block = inflater.unused_data
+                if block:
+                    inflater = zlib.decompressobj(wbits=31)
+    if not inflater.eof:
+        raise DataError(f"{path}: record {records_read + 1}: the gzip stream is cut off after "
+                        f"{records_read} records; the file is incomplete (re-copy or re-export "
+                        f"it)")
 
 
 def decode(records: list[bytes], first: int, path: str) -> pa.RecordBatch:

@@ -197,33 +197,49 @@ def test_hello_pipeline_matches_its_golden_file(tmp_path: Path,
                                "if intended, run pytest --update-goldens and review the diff"
 
 
-def test_tasks_run_as_kfp_runs_them_give_the_local_runners_artifacts_and_lineage(
-        tmp_path: Path) -> None:
-    out = tmp_path / "hello.yaml"
-    compile_kubeflow(hello_pipeline.pipeline, out, pipeline_root=str(tmp_path / "kfp-root"))
-    spec, _ = read_yaml(out)
+def assert_kfp_runs_match_local_runs(spec: pipeline_spec_pb2.PipelineSpec, pipeline: Pipeline,
+                                     arguments: dict[str, Any], tmp_path: Path,
+                                     tasks: list[str],
+                                     content: dict[str, Any] | None = None) -> str:
+    """Run the compiled tasks twice as KFP would (runs ``uuid-1``, ``uuid-2``) and ``pipeline``
+    twice with the LocalRunner (``local-1``, ``local-2``), all with ``arguments``; assert every
+    task of both runs exits 0, the tasks are ``tasks`` in order, each KFP run's lineage equals
+    its local twin's (``content`` as in :func:`lineage_shape`), the first run completes every
+    node and the second reuses every one. Returns the KFP runs' metadata URL."""
     metadata = f"sqlite://{tmp_path / 'kfp.sqlite'}"
-    arguments = {"rows": 300}  # learning_rate keeps its default
-
     first = run_like_kfp(spec, "uuid-1", arguments, metadata, tmp_path / "pods")
     assert {n: p.returncode for n, p in first.items()} == dict.fromkeys(first, 0), \
-        {n: p.stderr for n, p in first.items()}
-    assert sorted(first) == ["evaluate", "fit", "generate", "summarize"]
+        {n: p.stderr[-3000:] for n, p in first.items()}
+    assert list(first) == tasks
     again = run_like_kfp(spec, "uuid-2", arguments, metadata, tmp_path / "pods")
     assert all(p.returncode == 0 for p in again.values())
 
     local_metadata = f"sqlite://{tmp_path / 'local.sqlite'}"
     runner = LocalRunner(metadata=local_metadata)
     for run_id in ("local-1", "local-2"):
-        runner.run(hello_pipeline.pipeline, run_id=run_id, parameters=arguments,
+        runner.run(pipeline, run_id=run_id, parameters=arguments,
                    root=str(tmp_path / "local-root"))
-
     with connect(MetadataConfig.parse(metadata)) as kfp_store, \
             connect(MetadataConfig.parse(local_metadata)) as local_store:
-        assert lineage_shape(kfp_store, "uuid-1") == lineage_shape(local_store, "local-1")
-        assert lineage_shape(kfp_store, "uuid-2") == lineage_shape(local_store, "local-2")
+        for kfp_run, local_run in (("uuid-1", "local-1"), ("uuid-2", "local-2")):
+            assert lineage_shape(kfp_store, kfp_run, content) == \
+                lineage_shape(local_store, local_run, content)
         assert {e.state for e in kfp_store.run_executions("uuid-1")} == {COMPLETE}
         assert {e.state for e in kfp_store.run_executions("uuid-2")} == {CACHED}
+    return metadata
+
+
+def test_tasks_run_as_kfp_runs_them_give_the_local_runners_artifacts_and_lineage(
+        tmp_path: Path) -> None:
+    out = tmp_path / "hello.yaml"
+    compile_kubeflow(hello_pipeline.pipeline, out, pipeline_root=str(tmp_path / "kfp-root"))
+    spec, _ = read_yaml(out)
+    arguments = {"rows": 300}  # learning_rate keeps its default
+    metadata = assert_kfp_runs_match_local_runs(
+        spec, hello_pipeline.pipeline, arguments, tmp_path,
+        ["generate", "fit", "summarize", "evaluate"])
+
+    with connect(MetadataConfig.parse(metadata)) as kfp_store:
         run = kfp_store.get_run("uuid-1")
         assert json.loads(run.properties["parameters"]) == {"rows": 300, "learning_rate": 0.01}
         table = kfp_store.execution_io(kfp_store.run_executions("uuid-1")[0].id).outputs["table"]
@@ -253,33 +269,14 @@ def test_data_pipeline_tasks_run_as_kfp_runs_them_give_the_local_runners_lineage
     data.mkdir()
     shutil.copy(PENGUINS_CSV, data / "penguins.csv")
     arguments = {"data_dir": str(data)}
-    metadata = f"sqlite://{tmp_path / 'kfp.sqlite'}"
-
-    first = run_like_kfp(spec, "uuid-1", arguments, metadata, tmp_path / "pods")
-    assert {n: p.returncode for n, p in first.items()} == dict.fromkeys(first, 0), \
-        {n: p.stderr[-3000:] for n, p in first.items()}
-    assert list(first) == ["csv-example-gen", "statistics-gen", "schema-gen",
-                           "example-validator"]
-    again = run_like_kfp(spec, "uuid-2", arguments, metadata, tmp_path / "pods")
-    assert all(p.returncode == 0 for p in again.values())
-
-    local_metadata = f"sqlite://{tmp_path / 'local.sqlite'}"
-    runner = LocalRunner(metadata=local_metadata)
-    for run_id in ("local-1", "local-2"):
-        runner.run(penguin_data_pipeline.pipeline, run_id=run_id, parameters=arguments,
-                   root=str(tmp_path / "local-root"))
-
     # Examples are compared by their records, not their bytes (see examples_content); the
     # statistics, schema and anomalies by their recorded fingerprints, as for every pipeline.
-    examples = {"Examples": examples_content}
-    with connect(MetadataConfig.parse(metadata)) as kfp_store, \
-            connect(MetadataConfig.parse(local_metadata)) as local_store:
-        assert lineage_shape(kfp_store, "uuid-1", examples) == \
-            lineage_shape(local_store, "local-1", examples)
-        assert lineage_shape(kfp_store, "uuid-2", examples) == \
-            lineage_shape(local_store, "local-2", examples)
-        assert {e.state for e in kfp_store.run_executions("uuid-1")} == {COMPLETE}
-        assert {e.state for e in kfp_store.run_executions("uuid-2")} == {CACHED}
+    metadata = assert_kfp_runs_match_local_runs(
+        spec, penguin_data_pipeline.pipeline, arguments, tmp_path,
+        ["csv-example-gen", "statistics-gen", "schema-gen", "example-validator"],
+        {"Examples": examples_content})
+
+    with connect(MetadataConfig.parse(metadata)) as kfp_store:
         [validator] = [e for e in kfp_store.run_executions("uuid-1")
                        if e.node_id == "example_validator"]
         [anomalies] = kfp_store.execution_io(validator.id).outputs["anomalies"]

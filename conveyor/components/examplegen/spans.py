@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from conveyor.components.examplegen import storage
-from conveyor.components.examplegen.options import SpanRange, date_of_span
+from conveyor.components.examplegen.options import SpanRange
 from conveyor.components.examplegen.storage import is_local
 from conveyor.errors import DataError
 
@@ -199,8 +199,3 @@ def select(input_base: str, patterns: Mapping[str | None, str],
 def _describe(spans: list[int], versions: Mapping[int, int | None]) -> str:
     return ", ".join(f"{s}" + (f" (version {versions[s]})" if versions[s] is not None else "")
                      for s in spans)
-
-
-def describe_span(span: int, dated: bool) -> str:
-    """``span 3`` or ``span 19723 (2024-01-01)`` for messages."""
-    return f"span {span} ({date_of_span(span)})" if dated else f"span {span}"

@@ -20,10 +20,14 @@ from conveyor.metadata.store import MetadataStore
 FINGERPRINT_PROPERTY = "conveyor_fingerprint"
 
 
-def cache_key(cache_inputs: dict[str, Any]) -> str:
-    """The SHA-256 of the canonical JSON of ``cache_inputs``."""
-    text = json.dumps(cache_inputs, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+def canonical_json(cache_inputs: dict[str, Any]) -> str:
+    """``cache_inputs`` as canonical JSON: what the key hashes, and what executions record."""
+    return json.dumps(cache_inputs, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def cache_key(canonical: str) -> str:
+    """The SHA-256 of cache inputs in their :func:`canonical_json` form."""
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 @dataclass

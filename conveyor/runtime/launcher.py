@@ -18,7 +18,6 @@ Local runs, notebook runs and every Kubeflow or Airflow task all come through :c
 from __future__ import annotations
 
 import inspect
-import json
 import os
 import tempfile
 import time
@@ -43,7 +42,7 @@ from conveyor.metadata.records import (
 )
 from conveyor.metadata.store import MetadataStore
 from conveyor.runtime import logs, publish
-from conveyor.runtime.cache import FINGERPRINT_PROPERTY, cache_key
+from conveyor.runtime.cache import FINGERPRINT_PROPERTY, cache_key, canonical_json
 from conveyor.runtime.fingerprint import external_fingerprint, tree_fingerprint
 from conveyor.runtime.loader import check_module_files, load_artifact_class, load_executor
 from conveyor.runtime.process import current_owner, owner_is_gone
@@ -220,11 +219,12 @@ class Launcher:
         params = self.parameters(node)
         check_module_files(node)
         recorded = self.cache_inputs(node, inputs, params)
-        key = cache_key(recorded)
+        recorded_json = canonical_json(recorded)
+        key = cache_key(recorded_json)
         use_cache = self.enable_cache and node.enable_cache
         properties: dict[str, Any] = {
             "cache_key": key,
-            "cache_inputs": json.dumps(recorded, sort_keys=True, default=str),
+            "cache_inputs": recorded_json,
             "cache_enabled": use_cache,
             "executor": node.executor,
         }

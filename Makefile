@@ -32,7 +32,7 @@ $(STAMP): requirements.lock setup.py
 
 # Regenerate the lock with a resolver (never edit it by hand).
 lock:
-	uv pip compile setup.py --all-extras --python-version 3.11 \
+	$$(command -v uv || echo $(VENV)/bin/uv) pip compile setup.py --all-extras --python-version 3.11 \
 	  --python-platform x86_64-manylinux_2_36 -o requirements.lock
 
 bench: $(STAMP)

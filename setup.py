@@ -37,7 +37,8 @@ setup(
     extras_require={
         "kfp": ["kfp==2.13.0"],
         "airflow": ["apache-airflow==2.10.3"],
-        "learners": ["scikit-learn==1.9.1", "xgboost-cpu==3.2.0"],
+        "learners": ["scikit-learn==1.9.1", "xgboost-cpu==3.2.0", "keras-tuner==1.4.8"],
+        "reports": ["matplotlib==3.10.8"],
         "test": ["pytest>=8", "pytest-timeout", "nbclient", "ipykernel", "nbformat"],
         "dev": ["mypy", "ruff"],
     },

@@ -206,8 +206,8 @@ def statistics_work(mode: str, data_dir: str, work_dir: str) -> Work:
             "tfx_bsl.coders.example_coder")
 
     from conveyor.artifacts import Examples, ExampleStatistics
-    from conveyor.components.validate import layout
     from conveyor.components.validate import statistics as statistics_executor
+    from conveyor.data import layout
     from conveyor.dsl.context import ExecutionContext
 
     if mode == "stats-beam":

@@ -41,7 +41,7 @@ from conveyor.components.validate import (
 from conveyor.components.validate import anomalies as anomalies_executor
 from conveyor.components.validate import schema as schema_executor
 from conveyor.components.validate import statistics as statistics_executor
-from conveyor.components.validate.example_batches import find_split_files, read_batches
+from conveyor.data.examples import find_split_files, read_batches
 from conveyor.dsl.context import ExecutionContext
 from conveyor.errors import ArgumentError, DataError, ParameterTypeError, RunFailedError, StopRun
 from conveyor.metadata.records import COMPLETE

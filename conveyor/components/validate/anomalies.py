@@ -24,8 +24,8 @@ import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
 
 from conveyor.artifacts import ExampleAnomalies, ExampleStatistics, Schema
-from conveyor.components.validate import layout
 from conveyor.components.validate.views import Finding, findings
+from conveyor.data import layout
 from conveyor.dsl.context import ExecutionContext
 from conveyor.errors import DataError, StopRun, did_you_mean
 

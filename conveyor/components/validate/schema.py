@@ -5,7 +5,7 @@ import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 from conveyor.artifacts import ExampleStatistics, Schema
-from conveyor.components.validate import layout
+from conveyor.data import layout
 from conveyor.dsl.context import ExecutionContext
 from conveyor.errors import DataError
 

@@ -1,7 +1,7 @@
 """StatisticsGen's executor: TFDV statistics of every split, computed in process or on Beam.
 
 Two engines, one result. Both run TFDV's own statistics generators with the same
-:func:`stats_options` over the same record batches (:mod:`.example_batches`):
+:func:`stats_options` over the same record batches (:mod:`conveyor.data.examples`):
 
 - **in process** (:func:`compute_in_process`), chosen when the data is processed on this machine:
   the Beam options select the DirectRunner (or no runner) and not its ``multi_processing`` mode.
@@ -46,8 +46,9 @@ from tensorflow_data_validation.statistics import stats_impl
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
 from conveyor.artifacts import Examples, ExampleStatistics
-from conveyor.components.validate import layout, views
-from conveyor.components.validate.example_batches import (
+from conveyor.components.validate import views
+from conveyor.data import layout
+from conveyor.data.examples import (
     SplitFiles,
     find_split_files,
     read_batches,
@@ -108,7 +109,7 @@ def compute_with_beam(sources: Mapping[str, SplitFiles], output_uri: str,
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    from conveyor.components.validate.example_batches import beam_source
+    from conveyor.data.examples import beam_source
 
     options = options or stats_options()
     with beam.Pipeline(options=PipelineOptions(list(beam_args))) as pipeline:

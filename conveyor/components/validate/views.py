@@ -24,7 +24,7 @@ from typing import Protocol
 
 from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2, statistics_pb2
 
-from conveyor.components.validate import layout
+from conveyor.data import layout
 
 _TABLE = "border-collapse: collapse; margin: 4px 0 12px; font-size: 0.92em"
 _CELL = "border: 1px solid #e1e4e8; padding: 2px 8px; text-align: left; vertical-align: top"

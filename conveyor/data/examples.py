@@ -31,7 +31,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from conveyor.components.validate.layout import split_dir
+from conveyor.data.layout import split_dir
 from conveyor.errors import DataError
 
 Payload = Literal["tfrecord", "parquet"]

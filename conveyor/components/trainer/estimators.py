@@ -1,0 +1,111 @@
+"""scikit-learn and XGBoost models: saving and loading them as Model artifacts, and the executor
+of :class:`~conveyor.components.trainer.estimator_component.EstimatorTrainer`.
+
+The files, as :mod:`conveyor.models.format` defines them::
+
+    {model_dir}/model_info.json                framework, task, label, classes, features
+    {model_dir}/Format-Estimator/model.joblib  the whole fitted pipeline (preprocessing + model)
+    {model_dir}/Format-Estimator/booster.ubj   (XGBoost) the booster in XGBoost's own format,
+                                               readable without pickle by any XGBoost binding
+
+The Keras Trainer calls :func:`save_estimator` when a user's ``run_fn`` returns a fitted
+estimator instead of exporting a SavedModel.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from conveyor.models.format import (
+    ESTIMATOR_DIR,
+    ESTIMATOR_FILE,
+    ModelInfo,
+    read_model_info,
+    write_model_info,
+)
+
+#: XGBoost's own serialisation of the booster, next to the pickled pipeline.
+BOOSTER_FILE = "booster.ubj"
+
+
+def final_step(estimator: Any) -> Any:
+    """The estimator at the end of a (possibly nested) ``sklearn.pipeline.Pipeline``, or
+    ``estimator`` itself when it is not a pipeline."""
+    while hasattr(estimator, "steps") and estimator.steps:
+        estimator = estimator.steps[-1][1]
+    return estimator
+
+
+def is_xgboost(estimator: Any) -> bool:
+    """Whether the final step of ``estimator`` is an XGBoost scikit-learn model (without
+    importing XGBoost when it is not loaded: a model of it could not exist then)."""
+    import sys
+
+    if "xgboost" not in sys.modules:
+        return False
+    from xgboost import XGBModel
+
+    return isinstance(final_step(estimator), XGBModel)
+
+
+def save_estimator(model_dir: str, estimator: Any, info: ModelInfo) -> None:
+    """Save a fitted scikit-learn-style ``estimator`` as the Model artifact at ``model_dir``.
+
+    ``info.framework`` is set from what the estimator is (``"xgboost"`` when the final step is
+    an XGBoost model, else ``"sklearn"``). For classification the estimator must have
+    ``predict_proba`` and, when it exposes ``classes_``, as many classes as ``info.classes``,
+    either equal to them as strings or the indices ``0..k-1`` (labels encoded in the order of
+    ``info.classes``): otherwise the probability columns would not mean what
+    ``model_info.json`` says. Raises ``ValueError`` (an unusable estimator or description) or
+    ``TypeError`` (an estimator that does not pickle).
+    """
+    import joblib
+
+    info.framework = "xgboost" if is_xgboost(estimator) else "sklearn"
+    _check_estimator(estimator, info)
+    directory = os.path.join(model_dir, ESTIMATOR_DIR)
+    os.makedirs(directory, exist_ok=True)
+    try:
+        joblib.dump(estimator, os.path.join(directory, ESTIMATOR_FILE))
+    except (TypeError, AttributeError) as err:  # pickle's words for "cannot pickle this"
+        raise TypeError(f"the fitted estimator ({type(estimator).__name__}) cannot be saved "
+                        f"with joblib: {err}. Define its classes and functions at module level "
+                        f"of an importable module, not inside run_fn") from err
+    if info.framework == "xgboost":
+        final_step(estimator).get_booster().save_model(os.path.join(directory, BOOSTER_FILE))
+    write_model_info(model_dir, info)
+
+
+def _check_estimator(estimator: Any, info: ModelInfo) -> None:
+    if not hasattr(estimator, "predict"):
+        raise ValueError(f"{type(estimator).__name__} has no predict method: not a fitted "
+                         f"scikit-learn-style estimator")
+    if info.task != "classification":
+        return
+    if not hasattr(estimator, "predict_proba"):
+        raise ValueError(f"a classification model must have predict_proba; "
+                         f"{type(estimator).__name__} has none (for SVC, pass probability=True)")
+    fitted = getattr(final_step(estimator), "classes_", None)
+    if fitted is None or info.classes is None:
+        return
+    fitted_names = [str(c) for c in fitted]
+    indices = [str(i) for i in range(len(info.classes))]
+    if fitted_names != list(info.classes) and fitted_names != indices:
+        raise ValueError(f"the estimator's classes_ {fitted_names} are neither the model's "
+                         f"classes {info.classes} nor their indices; predict_proba's columns "
+                         f"must follow ModelInfo.classes")
+
+
+def load_estimator(model_dir: str) -> tuple[Any, ModelInfo]:
+    """The fitted estimator and description of the Model artifact at ``model_dir``.
+
+    Unpickling runs code: load only models this pipeline (or someone trusted) wrote.
+    """
+    import joblib
+
+    info = read_model_info(model_dir)
+    path = os.path.join(model_dir, ESTIMATOR_DIR, ESTIMATOR_FILE)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path} does not exist: the model at {model_dir} is of framework "
+                                f"'{info.framework}', not a saved estimator")
+    return joblib.load(path), info

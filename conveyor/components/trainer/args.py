@@ -3,8 +3,9 @@
 The contract, as TFX users know it from ``FnArgs``::
 
     def run_fn(args: TrainerArgs) -> None:
-        train = args.data_accessor.tf_dataset(args.train_files, batch_size=32,
-                                              label_key="species", transform_output=args.transform_output)
+        train = args.data_accessor.tf_dataset(
+            args.train_files, batch_size=32, label_key="species_xf",
+            transform_output=args.transform_output)
         ...
         model.export(args.serving_model_dir)          # a SavedModel; see conveyor.models.format
         args.describe_model(task="classification", label_key="species", classes=[...])

@@ -17,7 +17,7 @@ from conveyor import (
     Parameter,
     component,
 )
-from conveyor.artifacts import Examples, Model
+from conveyor.artifacts import SUMMARY, Examples, Model
 from conveyor.dsl import Channel
 from conveyor.errors import StopRun
 
@@ -103,3 +103,9 @@ def record_beam_args(out: Out[Examples], context: ExecutionContext) -> None:
     """Write the Beam options the node was given."""
     with open(os.path.join(out.uri, "beam_args.json"), "w", encoding="utf-8") as f:
         json.dump(context.beam_args, f)
+
+
+@component
+def announce(out: Out[Examples], note: str = "") -> None:
+    """Set a one-line summary on the output, as executors do for people to read."""
+    out.custom_properties[SUMMARY] = f"wrote {note}"

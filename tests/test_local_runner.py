@@ -9,6 +9,7 @@ import pytest
 from fixture_components import (
     UserModuleStep,
     add,
+    announce,
     gate,
     ingest,
     produce,
@@ -20,6 +21,7 @@ from conveyor import LocalRunner, Pipeline, RuntimeParameter
 from conveyor.errors import ExecutionError, RunFailedError
 from conveyor.metadata import MetadataStore
 from conveyor.metadata.records import CACHED, COMPLETE, FAILED
+from conveyor.orchestrators.progress import format_summary
 from conveyor.runtime.cache import explain
 from conveyor.runtime.launcher import SKIPPED
 from conveyor.runtime.publish import STAGING_PREFIX
@@ -272,3 +274,13 @@ def test_one_node_can_opt_out_of_the_cache(root: Path, open_store: MetadataStore
     assert states(again) == {"first": CACHED, "second": COMPLETE}
     why = explain(open_store, "optout", again.run_id, "second")
     assert why.reasons == ["caching was disabled for this run/node"]
+
+
+def test_summary_lists_an_outputs_one_line_summary_fresh_and_cached(root: Path) -> None:
+    pipeline = Pipeline("summarised", [announce(note="three rows")], root=str(root))
+    fresh = LocalRunner().run(pipeline)
+    again = LocalRunner().run(pipeline)
+    for result in (fresh, again):
+        lines = format_summary(result.nodes).splitlines()
+        [at] = [i for i, line in enumerate(lines) if "out: " in line]
+        assert lines[at + 1].strip() == "wrote three rows"

@@ -4,6 +4,7 @@ from conveyor.artifacts.base import (
     DELETED,
     LIVE,
     PENDING,
+    SUMMARY,
     Artifact,
     artifact_class,
     registered_types,
@@ -20,6 +21,7 @@ from conveyor.artifacts.standard import (
     ModelRun,
     PushedModel,
     Schema,
+    TransformCache,
     TransformGraph,
 )
 
@@ -28,6 +30,7 @@ __all__ = [
     "DELETED",
     "LIVE",
     "PENDING",
+    "SUMMARY",
     "Artifact",
     "ExampleAnomalies",
     "ExampleStatistics",
@@ -40,6 +43,7 @@ __all__ = [
     "ModelRun",
     "PushedModel",
     "Schema",
+    "TransformCache",
     "TransformGraph",
     "artifact_class",
     "registered_types",

@@ -20,6 +20,10 @@ PENDING, LIVE, ABANDONED, DELETED = "PENDING", "LIVE", "ABANDONED", "DELETED"
 
 CustomValue = str | int | float | bool
 
+#: A custom property an executor may set to one line for people ("pushed version 3 as stable");
+#: runners print it under the artifact in their run summary.
+SUMMARY = "summary"
+
 _registry: dict[str, type[Artifact]] = {}
 
 

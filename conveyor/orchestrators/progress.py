@@ -11,6 +11,7 @@ import time
 from collections.abc import Sequence
 from typing import Protocol, TextIO
 
+from conveyor.artifacts import SUMMARY
 from conveyor.metadata.records import CACHED, COMPLETE, FAILED
 from conveyor.runtime.launcher import SKIPPED, NodeResult
 
@@ -170,7 +171,9 @@ def format_summary(results: Sequence[NodeResult]) -> str:
         elif r.state == SKIPPED:
             detail = r.error or ""
         else:
-            uris = [f"{k}: {a.uri}" for k, arts in r.outputs.items() for a in arts]
+            uris = [f"{k}: {a.uri}" + (f"\n{'':<{width + 34}}  {a.custom_properties[SUMMARY]}"
+                                       if a.custom_properties.get(SUMMARY) else "")
+                    for k, arts in r.outputs.items() for a in arts]
             reuse = [f"reused execution {r.cached_from}"] if r.cached_from else []
             detail = f"\n{'':<{width + 34}}".join(reuse + uris) or "(no outputs)"
         duration = f"{r.duration_s:.2f}s" if r.state != SKIPPED else ""

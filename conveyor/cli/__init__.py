@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from conveyor.cli import serving_commands
 from conveyor.errors import ConveyorError
 from conveyor.orchestrators.targets import TARGETS
 
@@ -76,6 +77,10 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     explain.add_argument("run_id")
     explain.add_argument("node_id")
     _add_store_options(explain)
+    serving_commands.add_arguments(commands.add_parser(
+        "rollback", help="re-point a served model's 'stable' label to its previous good version"))
+    serving_commands.add_arguments(commands.add_parser(
+        "promote", help="move a served model's 'stable' label to its canary version"))
     return parser, compile_
 
 
@@ -95,6 +100,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from conveyor.cli.compile_command import compile_command
 
             return compile_command(args)
+        if args.command in ("rollback", "promote"):
+            handle = serving_commands.rollback if args.command == "rollback" else \
+                serving_commands.promote
+            return handle(args)
         from conveyor.cli.inspect_commands import explain_cache, lineage, list_runs, show
 
         handler = {"runs": list_runs, "show": show, "lineage": lineage,

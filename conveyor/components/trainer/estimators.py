@@ -13,19 +13,29 @@ estimator instead of exporting a SavedModel.
 """
 from __future__ import annotations
 
+import json
 import os
 from typing import Any
 
+from conveyor.artifacts import Examples, HyperParameters, Model, ModelRun, Schema
+from conveyor.components.trainer.estimator_build import import_estimator
+from conveyor.components.trainer.estimator_fit import fit, load_training_data
+from conveyor.components.trainer.hyperparameters import read_hyperparameters
+from conveyor.data.layout import split_names
+from conveyor.dsl.context import ExecutionContext
 from conveyor.models.format import (
     ESTIMATOR_DIR,
     ESTIMATOR_FILE,
     ModelInfo,
+    Task,
     read_model_info,
     write_model_info,
 )
 
 #: XGBoost's own serialisation of the booster, next to the pickled pipeline.
 BOOSTER_FILE = "booster.ubj"
+#: The ModelRun's record of a fit: metrics per split, XGBoost's per-round history, the params.
+METRICS_FILE = "metrics.json"
 
 
 def final_step(estimator: Any) -> Any:
@@ -109,3 +119,46 @@ def load_estimator(model_dir: str) -> tuple[Any, ModelInfo]:
         raise FileNotFoundError(f"{path} does not exist: the model at {model_dir} is of framework "
                                 f"'{info.framework}', not a saved estimator")
     return joblib.load(path), info
+
+
+def train(*, examples: Examples, label_key: str, estimator: str,
+          estimator_params: dict[str, Any], task: Task, features: list[str] | None,
+          train_split: str, eval_split: str, seed: int, model: Model, model_run: ModelRun,
+          context: ExecutionContext, schema: Schema | None = None,
+          hyperparameters: HyperParameters | None = None) -> None:
+    """Executor of EstimatorTrainer: fit the preprocessing and the estimator on
+    ``train_split``, score both splits, save the pipeline as ``model`` and the metrics as
+    ``model_run`` (``metrics.json`` and custom properties such as ``eval_accuracy``)."""
+    where = f"EstimatorTrainer '{context.node_id}'"
+    cls = import_estimator(estimator, f"{where} field 'estimator'")
+    params = dict(estimator_params)
+    if hyperparameters is not None:
+        tuned = read_hyperparameters(hyperparameters.uri)
+        context.logger.info("hyperparameters from %s override estimator_params: %s",
+                            hyperparameters.uri, tuned)
+        params.update(tuned)
+    data = load_training_data(examples.uri, split_names(examples),
+                              schema_uri=schema.uri if schema is not None else None,
+                              label_key=label_key, features=features, task=task,
+                              train_split=train_split, eval_split=eval_split, where=where)
+    for split, count in data.dropped.items():
+        if count:
+            context.logger.warning("split '%s': %d rows without a '%s' label left out",
+                                   split, count, label_key)
+    fitted = fit(data, cls, params, seed, where)
+    info = data.model_info()
+    info.extra = {"estimator": estimator, "params": params}
+    save_estimator(model.uri, fitted.estimator, info)
+    record = {"estimator": estimator, "params": params, "seed": seed,
+              "train": fitted.metrics["train"], "eval": fitted.metrics["eval"],
+              "history": fitted.history, "fit_seconds": fitted.fit_seconds,
+              "rows_without_label": data.dropped}
+    with open(os.path.join(model_run.uri, METRICS_FILE), "w", encoding="utf-8") as f:
+        json.dump(record, f, indent=2, sort_keys=True)
+    for split in ("train", "eval"):
+        for name, value in fitted.metrics[split].items():
+            if name != "examples":
+                model_run.custom_properties[f"{split}_{name}"] = value
+    model.custom_properties["estimator"] = estimator
+    context.logger.info("%s: train %s, eval %s (%.2f s)", estimator, fitted.metrics["train"],
+                        fitted.metrics["eval"], fitted.fit_seconds)

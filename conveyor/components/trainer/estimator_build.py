@@ -1,0 +1,183 @@
+"""Building the estimator an EstimatorTrainer fits: the learner named by an import path, its
+parameters checked, and the preprocessing in front of it.
+
+The preprocessing is a ``ColumnTransformer`` made from the feature kinds (from the schema, or
+the DataFrame's dtypes when no schema is wired):
+
+- numeric features: median imputation, then standard scaling;
+- categorical features (text, or integers the schema marks categorical): most-frequent
+  imputation, then one-hot encoding that ignores categories unseen in training.
+
+It is the first step of the saved ``sklearn.pipeline.Pipeline``, so predictions on raw rows go
+through exactly the preprocessing fitted on the training split.
+"""
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+import warnings
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from conveyor.errors import ExecutionError, ModuleFileError, did_you_mean
+
+#: ``ModelInfo.features`` kinds.
+NUMERIC_KINDS = ("int", "float")
+STRING_KIND = "string"
+
+
+def import_estimator(path: str, where: str) -> type:
+    """The class named by ``path`` (``"sklearn.ensemble.RandomForestClassifier"``).
+
+    ``where`` names the node and field in errors. Raises :class:`ModuleFileError` with a
+    did-you-mean when the module or the class does not exist.
+    """
+    module_name, _, class_name = path.rpartition(".")
+    if not module_name:
+        raise ModuleFileError(f"{where}: '{path}' is not an import path; write it as "
+                              f"'package.module.Class', e.g. 'sklearn.linear_model."
+                              f"LogisticRegression' or 'xgboost.XGBClassifier'")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as err:
+        raise ModuleFileError(f"{where}: cannot import module '{module_name}' of '{path}': "
+                              f"{err}.{_module_suggestion(module_name)}") from err
+    target = getattr(module, class_name, None)
+    if not isinstance(target, type):
+        public = [n for n in dir(module) if not n.startswith("_")]
+        raise ModuleFileError(f"{where}: module '{module_name}' has no class '{class_name}'."
+                              f"{did_you_mean(class_name, public)}")
+    if not hasattr(target, "fit") or not hasattr(target, "get_params"):
+        raise ModuleFileError(f"{where}: '{path}' is not a scikit-learn-style estimator "
+                              f"(it lacks fit or get_params)")
+    return target
+
+
+def _module_suggestion(module_name: str) -> str:
+    """A did-you-mean for the first part of ``module_name`` that does not import."""
+    parent, _, _ = module_name.rpartition(".")
+    parts = module_name.split(".")
+    for depth in range(len(parts) - 1, 0, -1):
+        parent = ".".join(parts[:depth])
+        try:
+            package = importlib.import_module(parent)
+        except ImportError:
+            continue
+        children = [m.name for m in pkgutil.iter_modules(getattr(package, "__path__", []))]
+        hint = did_you_mean(parts[depth], children)
+        return hint.replace("'", f"'{parent}.", 1) if hint else ""
+    return ""
+
+
+def make_estimator(cls: type, params: Mapping[str, Any], seed: int, where: str) -> Any:
+    """``cls(**params)``, with ``random_state=seed`` unless ``params`` sets it. An unknown
+    parameter name is an :class:`ExecutionError` with a did-you-mean."""
+    accepted = _parameter_names(cls)
+    chosen = dict(params)
+    if "random_state" in accepted and "random_state" not in chosen:
+        chosen["random_state"] = seed
+    try:
+        return cls(**chosen)
+    except TypeError as err:
+        unknown = [name for name in chosen if name not in accepted]
+        hints = "".join(did_you_mean(name, accepted) for name in unknown)
+        raise ExecutionError(f"{where}: {cls.__name__} rejected the parameters "
+                             f"{sorted(chosen)}: {err}.{hints} Its parameters: "
+                             f"{', '.join(sorted(accepted))}") from err
+
+
+def _parameter_names(cls: type) -> list[str]:
+    try:
+        return sorted(cls().get_params())
+    except Exception:  # a class without defaults: fall back to its signature
+        return [n for n, p in inspect.signature(cls).parameters.items()
+                if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
+
+
+@contextmanager
+def rejected_parameters(cls: type, where: str) -> Iterator[None]:
+    """Turn the learner's own refusal of its parameters while fitting into an
+    :class:`ExecutionError`: scikit-learn's ``InvalidParameterError``, an ``XGBoostError``, or
+    XGBoost's warning that parameters "are not used" (a misspelt name it does not check)."""
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    errors: tuple[type[BaseException], ...] = (InvalidParameterError,)
+    try:
+        from xgboost.core import XGBoostError
+
+        errors += (XGBoostError,)
+    except ImportError:
+        pass
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        except errors as err:
+            raise ExecutionError(f"{where}: {cls.__name__} rejected its parameters: "
+                                 f"{str(err).strip()}. Fix estimator_params (or the "
+                                 f"hyperparameters)") from err
+    for warning in caught:
+        text = str(warning.message)
+        if "are not used" in text:
+            raise ExecutionError(f"{where}: {cls.__name__} does not know some parameters: "
+                                 f"{text.strip().splitlines()[-1]} Its parameters: "
+                                 f"{', '.join(_parameter_names(cls))}")
+        warnings.warn_explicit(warning.message, warning.category, warning.filename,
+                               warning.lineno)
+
+
+def feature_kinds(frame: Any, features: list[str], schema: Any | None) -> dict[str, str]:
+    """Each feature's kind (``"int"``, ``"float"`` or ``"string"``): from the schema's
+    feature type when the schema has the feature, else from the column's dtype."""
+    from tensorflow_metadata.proto.v0 import schema_pb2
+
+    declared = {f.name: f for f in schema.feature} if schema is not None else {}
+    kinds = {}
+    for name in features:
+        feature = declared.get(name)
+        if feature is not None and feature.type == schema_pb2.INT:
+            kinds[name] = "int"
+        elif feature is not None and feature.type == schema_pb2.FLOAT:
+            kinds[name] = "float"
+        elif feature is not None and feature.type == schema_pb2.BYTES:
+            kinds[name] = STRING_KIND
+        else:
+            kind = frame[name].dtype.kind
+            kinds[name] = "int" if kind in "iub" else "float" if kind == "f" else STRING_KIND
+    return kinds
+
+
+def categorical_features(kinds: Mapping[str, str], schema: Any | None) -> list[str]:
+    """The features one-hot encoded: text ones, and integers the schema marks categorical."""
+    marked = {f.name for f in schema.feature if f.int_domain.is_categorical} \
+        if schema is not None else set()
+    return [n for n, kind in kinds.items() if kind == STRING_KIND or n in marked]
+
+
+def make_preprocessing(kinds: Mapping[str, str], categorical: list[str]) -> Any:
+    """The ``ColumnTransformer`` for ``kinds`` (see the module docstring)."""
+    import numpy as np
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    numeric = [n for n in kinds if n not in categorical]
+    transformers: list[tuple[str, Any, list[str]]] = []
+    if numeric:
+        transformers.append(("numeric", Pipeline([
+            ("impute", SimpleImputer(strategy="median")),
+            ("scale", StandardScaler()),
+        ]), numeric))
+    if categorical:
+        transformers.append(("categorical", Pipeline([
+            # Missing text arrives as None from Examples but often as NaN from pandas (e.g.
+            # read_csv) at prediction time; SimpleImputer matches one marker, so one per kind.
+            # NaN first: the None imputer refuses input still holding NaN.
+            ("impute_nan", SimpleImputer(missing_values=np.nan, strategy="most_frequent")),
+            ("impute_none", SimpleImputer(missing_values=None, strategy="most_frequent")),
+            ("one_hot", OneHotEncoder(handle_unknown="ignore")),
+        ]), categorical))
+    return ColumnTransformer(transformers)

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conveyor.components.trainer import estimator_build as build
+from conveyor.components.trainer.data import ExamplesAccessor
 from conveyor.data import layout
 from conveyor.data.examples import find_split_files
-from conveyor.data.frames import multivalued_columns, read_frame
 from conveyor.errors import DataError, did_you_mean
 from conveyor.models.format import ModelInfo, Task
 
@@ -70,8 +70,9 @@ def load_training_data(examples_uri: str, splits: list[str], *, schema_uri: str 
                             f"split '{split}'.{did_you_mean(split, splits)} Their splits: "
                             f"{', '.join(splits) or '(none)'}")
     schema = layout.read_schema(schema_uri) if schema_uri else None
-    train = read_frame(find_split_files(examples_uri, train_split))
-    evaluation = read_frame(find_split_files(examples_uri, eval_split))
+    accessor = ExamplesAccessor()
+    train = accessor.pandas(find_split_files(examples_uri, train_split).patterns())
+    evaluation = accessor.pandas(find_split_files(examples_uri, eval_split).patterns())
     columns = list(train.columns)
     if label_key not in columns:
         raise DataError(f"{where} field 'label_key': no column '{label_key}' in split "
@@ -107,6 +108,8 @@ def load_training_data(examples_uri: str, splits: list[str], *, schema_uri: str 
 
 def _check_columns(wanted: list[str], frame: Any, split: str, label_key: str,
                    where: str) -> None:
+    import numpy as np
+
     columns = list(frame.columns)
     for name in wanted:
         if name not in columns:
@@ -114,7 +117,8 @@ def _check_columns(wanted: list[str], frame: Any, split: str, label_key: str,
             raise DataError(f"{where} field '{field_name}': no column '{name}' in split "
                             f"'{split}'.{did_you_mean(name, columns)} Columns: "
                             f"{', '.join(columns)}")
-    bad = multivalued_columns(frame, wanted)
+    bad = [name for name in wanted if frame[name].dtype == object
+           and frame[name].map(lambda v: isinstance(v, (list, np.ndarray))).any()]
     if bad:
         raise DataError(f"{where} field 'features': {', '.join(bad)} in split '{split}' hold "
                         f"several values in a row; scikit-learn and XGBoost take one value per "

@@ -110,7 +110,7 @@ def test_json_round_trip_is_exact(ir: PipelineIR) -> None:
 
 def test_schema_version_and_pipeline_fields(ir: PipelineIR, tmp_path: Path) -> None:
     data = json.loads(ir.to_json())
-    assert data["schema_version"] == SCHEMA_VERSION == "conveyor.ir/v1"
+    assert data["schema_version"] == SCHEMA_VERSION == "conveyor.ir/v2"
     assert list(data)[:3] == ["schema_version", "conveyor_version", "name"]
     assert (ir.name, ir.root, ir.beam_args) == ("ir-test", str(tmp_path / "root"),
                                                 ["--direct_num_workers=2"])
@@ -252,7 +252,26 @@ def test_other_schema_version_says_to_recompile(data: dict[str, Any]) -> None:
         PipelineIR.from_dict(data)
     assert str(err.value) == (
         "the compiled pipeline has schema version 'conveyor.ir/v0', but this Conveyor reads "
-        "'conveyor.ir/v1'; recompile the pipeline with this version of Conveyor")
+        "'conveyor.ir/v1' and 'conveyor.ir/v2'; recompile the pipeline with this version of "
+        "Conveyor")
+
+
+def test_a_v1_pipeline_is_read_with_every_node_an_executor(data: dict[str, Any],
+                                                           ir: PipelineIR) -> None:
+    data["schema_version"] = "conveyor.ir/v1"
+    for node in data["nodes"]:
+        del node["kind"]
+    upgraded = PipelineIR.from_dict(data)
+    assert upgraded == ir
+    assert {n.kind for n in upgraded.nodes} == {"executor"}
+    assert json.loads(upgraded.to_json())["schema_version"] == "conveyor.ir/v2"
+
+
+def test_an_unknown_node_kind_is_refused(data: dict[str, Any]) -> None:
+    data["nodes"][1]["kind"] = "sensor"
+    with pytest.raises(IRError, match=r"ir.nodes\['train'\].kind: expected 'executor' or "
+                                      r"'resolver', got 'sensor'"):
+        PipelineIR.from_dict(data)
 
 
 @pytest.mark.parametrize(("path", "message"), [

@@ -29,9 +29,12 @@ def _when(ms: int) -> str:
 
 
 def display_state(execution: ExecutionRecord) -> str:
-    """The execution's state, saying ABANDONED for a RUNNING one whose process is gone."""
+    """The execution's state, saying ABANDONED for a RUNNING one whose process is gone, and
+    RESOLVED for a resolver node that completed."""
     if execution.state == RUNNING and owner_is_gone(str(execution.properties.get("owner", ""))):
         return "ABANDONED"
+    if execution.properties.get("resolver") and execution.state == "COMPLETE":
+        return "RESOLVED"
     return execution.state
 
 
@@ -104,6 +107,8 @@ def show(args: argparse.Namespace) -> int:
             took = f"{float(duration):.2f}s" if duration is not None else "-"
             print(f"\n{execution.node_id}  {display_state(execution)}  {took}  "
                   f"(execution {execution.id})")
+            if execution.properties.get("resolved"):
+                print(f"  resolved: {execution.properties['resolved']}")
             if execution.properties.get("cached_from"):
                 print(f"  reused execution {execution.properties['cached_from']}")
             if execution.properties.get("error"):

@@ -7,6 +7,14 @@ from conveyor.dsl.context import ExecutionContext
 from conveyor.dsl.fields import ExternalFiles, In, Input, Out, Output, Parameter
 from conveyor.dsl.function import component
 from conveyor.dsl.pipeline import Pipeline
+from conveyor.dsl.resolver import (
+    LatestArtifact,
+    LatestBlessedModel,
+    LatestSpans,
+    PreviousSpan,
+    Resolver,
+    SpanRange,
+)
 
 if TYPE_CHECKING:
     _T = TypeVar("_T")
@@ -21,6 +29,7 @@ else:
     from conveyor.dsl.channel import RuntimeParameter
 
 __all__ = [
-    "Channel", "Component", "ExecutionContext", "ExternalFiles", "In", "Input", "Out", "Output",
-    "Parameter", "Pipeline", "RuntimeParameter", "component",
+    "Channel", "Component", "ExecutionContext", "ExternalFiles", "In", "Input", "LatestArtifact",
+    "LatestBlessedModel", "LatestSpans", "Out", "Output", "Parameter", "Pipeline", "PreviousSpan",
+    "Resolver", "RuntimeParameter", "SpanRange", "component",
 ]

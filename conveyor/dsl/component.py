@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import types
 import typing
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar, dataclass_transform
 
 from conveyor.artifacts import Artifact
@@ -171,6 +171,9 @@ class Component:
     SPEC: ClassVar[ComponentSpec]
     #: "module:function" of the executor; set by each concrete component.
     executor: ClassVar[str] = ""
+    #: How the launcher runs the node: ``"executor"`` (call the executor, publish new outputs)
+    #: or ``"resolver"`` (query metadata for existing artifacts; see :mod:`conveyor.dsl.resolver`).
+    KIND: ClassVar[str] = "executor"
 
     id: str
     inputs: dict[str, Channel[Any] | None]
@@ -310,6 +313,10 @@ class Component:
         """Run this node only after ``nodes`` succeed, without consuming their outputs."""
         self.upstream.extend(nodes)
         return self
+
+    def check_in_pipeline(self, pipeline: str, nodes: Mapping[str, Component]) -> None:
+        """Checks needing the whole pipeline (``nodes`` by id), run when it is built; raise a
+        :class:`~conveyor.errors.DefinitionError` naming ``pipeline``, node and field."""
 
     def __getattr__(self, name: str) -> Any:
         # Reached only for names not set on the instance: fields read as attributes.

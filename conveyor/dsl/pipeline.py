@@ -57,6 +57,9 @@ class Pipeline:
         self._check_ids(nodes)
         self._check_membership(nodes)
         self.nodes: list[Component] = self._topological_order(nodes)
+        by_id = {n.id: n for n in self.nodes}
+        for node in self.nodes:
+            node.check_in_pipeline(self.name, by_id)
         self.parameters: dict[str, RuntimeParameter] = self._collect_parameters()
 
     def node(self, node_id: str) -> Component:

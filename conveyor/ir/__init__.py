@@ -1,6 +1,9 @@
 """The compiled, JSON-serialisable pipeline that every runner executes."""
 from conveyor.ir.compiler import compile_pipeline
 from conveyor.ir.model import (
+    EXECUTOR,
+    READABLE_VERSIONS,
+    RESOLVER,
     SCHEMA_VERSION,
     ArtifactTypeIR,
     ChannelRef,
@@ -13,6 +16,7 @@ from conveyor.ir.model import (
 )
 
 __all__ = [
-    "SCHEMA_VERSION", "ArtifactTypeIR", "ChannelRef", "FileRef", "NodeIR", "ParameterValue",
+    "EXECUTOR", "READABLE_VERSIONS", "RESOLVER", "SCHEMA_VERSION", "ArtifactTypeIR",
+    "ChannelRef", "FileRef", "NodeIR", "ParameterValue",
     "PipelineIR", "RuntimeParameterIR", "SourceRef", "compile_pipeline",
 ]

@@ -107,4 +107,5 @@ def _compile_node(pipeline: Pipeline, node: Component,
         source=source,
         upstream=[d.id for d in Pipeline.dependencies(node)],
         enable_cache=pipeline.enable_cache and node.enable_cache,
+        kind=type(node).KIND,
     )

@@ -4,13 +4,13 @@ Serialised as JSON with a schema version; ``PipelineIR.from_json(ir.to_json()) =
 JSON text round-trips byte for byte. Orchestrators read only this, never the Python objects that
 defined the pipeline, so compiling for Kubeflow or Airflow needs none of the ML libraries.
 
-Shape (``schema_version`` ``conveyor.ir/v1``)::
+Shape (``schema_version`` ``conveyor.ir/v2``)::
 
     {"schema_version", "conveyor_version", "name", "root", "metadata", "enable_cache",
      "beam_args": [...],
      "parameters": {name: {"type", "default", "description"}},          # runtime parameters
      "artifact_types": {name: {"class", "properties": {p: kind}, "base_type"}},
-     "nodes": [{"id", "component", "executor": "module:function",
+     "nodes": [{"id", "kind": "executor" | "resolver", "component", "executor": "module:function",
                 "source": {"module", "path", "fingerprint"} | null,       # function components
                 "inputs": {key: {"producer", "output", "type", "optional", "many"}},
                 "outputs": {key: type name},
@@ -18,6 +18,12 @@ Shape (``schema_version`` ``conveyor.ir/v1``)::
                 "module_files": {key: {"path", "sha256"}},                # user module files
                 "external_files": [key, ...],                             # fingerprinted data
                 "upstream": [node id, ...], "enable_cache"}]}              # in topological order
+
+A ``resolver`` node's "executor" is the query in :mod:`conveyor.runtime.resolvers` that the
+launcher runs against the metadata store instead of an executor (see
+:mod:`conveyor.dsl.resolver`). Version history: ``v1`` had no ``kind`` (every node an executor)
+and is still read; ``v2`` added it, so an older Conveyor refuses a pipeline with resolvers
+rather than calling a query as an executor.
 """
 from __future__ import annotations
 
@@ -29,7 +35,11 @@ from typing import Any
 
 from conveyor.errors import IRError
 
-SCHEMA_VERSION = "conveyor.ir/v1"
+SCHEMA_VERSION = "conveyor.ir/v2"
+#: Versions this Conveyor reads (older ones are upgraded on reading).
+READABLE_VERSIONS = ("conveyor.ir/v1", SCHEMA_VERSION)
+#: Node kinds: run an executor, or query metadata for existing artifacts.
+EXECUTOR, RESOLVER = "executor", "resolver"
 
 
 def _get(data: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:
@@ -181,11 +191,13 @@ class NodeIR:
     source: SourceRef | None = None
     upstream: list[str] = field(default_factory=list)
     enable_cache: bool = True
+    kind: str = EXECUTOR
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
         return {
             "id": self.id,
+            "kind": self.kind,
             "component": self.component,
             "executor": self.executor,
             "source": self.source.to_dict() if self.source else None,
@@ -204,8 +216,12 @@ class NodeIR:
         node_id = _get(d, "id", str, where)
         where = f"{where}[{node_id!r}]"
         source = d.get("source")
+        kind = d.get("kind", EXECUTOR)
+        if kind not in (EXECUTOR, RESOLVER):
+            raise IRError(f"{where}.kind: expected '{EXECUTOR}' or '{RESOLVER}', got {kind!r}")
         return cls(
             id=node_id,
+            kind=kind,
             component=_get(d, "component", str, where),
             executor=_get(d, "executor", str, where),
             source=SourceRef.from_dict(source, f"{where}.source") if source else None,
@@ -269,10 +285,11 @@ class PipelineIR:
         """Read the JSON form; IRError says which field is wrong."""
         where = "ir"
         version = _get(d, "schema_version", str, where)
-        if version != SCHEMA_VERSION:
+        if version not in READABLE_VERSIONS:
             raise IRError(
                 f"the compiled pipeline has schema version {version!r}, but this Conveyor reads "
-                f"{SCHEMA_VERSION!r}; recompile the pipeline with this version of Conveyor"
+                f"{' and '.join(repr(v) for v in READABLE_VERSIONS)}; recompile the pipeline "
+                f"with this version of Conveyor"
             )
         nodes = [NodeIR.from_dict(n, f"{where}.nodes") for n in _get(d, "nodes", list, where)]
         ir = cls(
@@ -287,7 +304,6 @@ class PipelineIR:
             enable_cache=bool(d.get("enable_cache", True)),
             beam_args=[str(a) for a in d.get("beam_args", [])],
             conveyor_version=str(d.get("conveyor_version", "")),
-            schema_version=version,
         )
         ir.validate()
         return ir

@@ -245,6 +245,15 @@ class MlmdStore(MetadataStore):
         return self._put_new_execution(pipeline, run_id, node_id, execution_type, properties,
                                        pb.Execution.CACHED, inputs, outputs)
 
+    @_synchronized
+    def record_resolved_execution(self, *, pipeline: str, run_id: str, node_id: str,
+                                  execution_type: str, properties: Mapping[str, Any],
+                                  inputs: Mapping[str, Sequence[int]],
+                                  outputs: Mapping[str, Sequence[int]]) -> int:
+        """See :meth:`MetadataStore.record_resolved_execution`."""
+        return self._put_new_execution(pipeline, run_id, node_id, execution_type, properties,
+                                       pb.Execution.COMPLETE, inputs, outputs)
+
     # ---- executions: reads -----------------------------------------------------------------
 
     @_synchronized
@@ -355,7 +364,8 @@ class MlmdStore(MetadataStore):
     @_synchronized
     def find_artifacts(self, *, type_name: str | None = None, pipeline: str | None = None,
                        run_id: str | None = None, node_id: str | None = None,
-                       state: str | None = None) -> list[ArtifactRecord]:
+                       state: str | None = None, newest_first: bool = False,
+                       limit: int | None = None) -> list[ArtifactRecord]:
         """See :meth:`MetadataStore.find_artifacts`. ``pipeline``, ``run_id`` and ``node_id``
         select artifacts output (produced, pending, or reused by a cached execution) there."""
         if node_id is not None and pipeline is None:
@@ -376,15 +386,28 @@ class MlmdStore(MetadataStore):
             if context_id is None:
                 return []
             terms.append(f"contexts_{alias}.id = {context_id}")
+        if limit is not None and limit < 1:
+            raise MetadataError(f"find_artifacts(limit={limit}): the limit must be at least 1")
         artifacts = self._mlmd.get_artifacts(metadata_store.ListOptions(
-            order_by=metadata_store.OrderByField.ID, filter_query=" AND ".join(terms) or None))
+            order_by=metadata_store.OrderByField.ID, is_asc=not newest_first,
+            filter_query=" AND ".join(terms) or None))
         if scope and artifacts:
             wanted = {"pipeline_name": pipeline, "run_id": run_id, "node_id": node_id}
             producers = self._output_producers([a.id for a in artifacts])
             artifacts = [a for a in artifacts if any(
                 all(v is None or string_property(e.properties, k) == v for k, v in wanted.items())
                 for e in producers.get(a.id, ()))]
-        return [artifact_record(a) for a in artifacts]
+        return [artifact_record(a) for a in artifacts[:limit]]
+
+    @_synchronized
+    def original_producers(self, artifact_ids: Sequence[int]) -> dict[int, ExecutionRecord]:
+        """See :meth:`MetadataStore.original_producers`. Execution ids grow, so the maker of an
+        artifact is the lowest id outputting it."""
+        if not artifact_ids:
+            return {}
+        producers = self._output_producers(list(artifact_ids))
+        return {artifact_id: execution_record(min(executions, key=lambda e: e.id))
+                for artifact_id, executions in producers.items()}
 
     @_synchronized
     def lineage(self, artifact_id: int, direction: Direction, max_hops: int = 20) -> LineageGraph:

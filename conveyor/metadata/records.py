@@ -44,7 +44,8 @@ class ExecutionRecord:
 
     ``properties`` holds what the launcher recorded: ``cache_key``, ``cache_inputs`` (JSON of what
     the key was computed from), ``executor``, ``log_path``, ``error``, ``pid``, ``host``,
-    ``cached_from`` (execution id whose outputs were reused) and ``duration_s``.
+    ``cached_from`` (execution id whose outputs were reused) and ``duration_s``; a resolver
+    node's execution has ``resolver`` (True) and ``resolved`` (what it found, or why nothing).
     """
 
     id: int
@@ -106,7 +107,8 @@ class LineageGraph:
     events: list[LineageEvent] = field(default_factory=list)
 
     def producers(self, artifact_id: int) -> list[ExecutionRecord]:
-        """Executions that output ``artifact_id`` (the original, then any cached reuses)."""
+        """Executions that output ``artifact_id`` (the original, then any cached reuses and
+        resolvers that found it)."""
         ids = [e.execution_id for e in self.events
                if e.artifact_id == artifact_id and e.kind == "OUTPUT"]
         return [self.executions[i] for i in sorted(set(ids)) if i in self.executions]
@@ -138,10 +140,11 @@ class LineageGraph:
 
         def walk(aid: int, depth: int) -> None:
             if direction == "upstream":
-                # A cached execution re-records the artifact as its output; the original
-                # producer is the one that made it.
+                # A cached or resolver execution re-records the artifact as its output; the
+                # original producer is the one that made it.
                 made = self.producers(aid)
-                steps = [e for e in made if e.state != CACHED] or made
+                steps = [e for e in made if e.state != CACHED
+                         and not e.properties.get("resolver")] or made
             else:
                 steps = self.consumers(aid)
             for execution in steps:

@@ -113,6 +113,23 @@ class MetadataStore(abc.ABC):
         the reused artifacts ``outputs`` (key -> artifact ids); attribute the reused artifacts
         to this run's contexts too. Returns the new execution id."""
 
+    @abc.abstractmethod
+    def record_resolved_execution(
+        self,
+        *,
+        pipeline: str,
+        run_id: str,
+        node_id: str,
+        execution_type: str,
+        properties: Mapping[str, Any],
+        inputs: Mapping[str, Sequence[int]],
+        outputs: Mapping[str, Sequence[int]],
+    ) -> int:
+        """Record a COMPLETE execution of a resolver node: its OUTPUT events name the existing
+        artifacts it found (key -> artifact ids; none for an empty result), which are attributed
+        to this run's contexts too. ``properties`` should say ``resolver=True``. Returns the new
+        execution id."""
+
     # ---- executions: reads -----------------------------------------------------------------
 
     @abc.abstractmethod
@@ -152,8 +169,16 @@ class MetadataStore(abc.ABC):
         run_id: str | None = None,
         node_id: str | None = None,
         state: str | None = None,
+        newest_first: bool = False,
+        limit: int | None = None,
     ) -> list[ArtifactRecord]:
-        """Artifacts matching every filter given (``node_id`` needs ``pipeline``), oldest first."""
+        """Artifacts matching every filter given (``node_id`` needs ``pipeline``), oldest first
+        (newest first with ``newest_first``), at most ``limit`` of them."""
+
+    @abc.abstractmethod
+    def original_producers(self, artifact_ids: Sequence[int]) -> dict[int, ExecutionRecord]:
+        """For each artifact, the execution that made it: the first to output it, not the cached
+        or resolver executions that output it again later. Artifacts without one are left out."""
 
     @abc.abstractmethod
     def lineage(self, artifact_id: int, direction: Direction, max_hops: int = 20) -> LineageGraph:

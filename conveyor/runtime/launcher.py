@@ -13,6 +13,12 @@ Phases, in order:
    metadata transaction, mark outputs LIVE and the execution COMPLETE. On any exception, remove the
    staging directories and mark the execution FAILED and its outputs ABANDONED.
 
+A **resolver** node (IR kind ``resolver``, see :mod:`conveyor.dsl.resolver`) skips phases 2-4:
+its inputs are resolved as above, then its query (:mod:`conveyor.runtime.resolvers`) finds
+existing artifacts, and one COMPLETE execution (property ``resolver``) records them as its
+OUTPUT events, or FAILED when the query raised or a ``required`` resolver found nothing. It is
+never cached: each run queries the newest metadata.
+
 Local runs, notebook runs and every Kubeflow or Airflow task all come through :class:`Launcher`.
 """
 from __future__ import annotations
@@ -30,7 +36,7 @@ from conveyor.artifacts import LIVE, Artifact
 from conveyor.dsl.channel import RUNTIME_TYPES, RuntimeParameter
 from conveyor.dsl.context import ExecutionContext
 from conveyor.errors import ExecutionError, InputResolutionError, StopRun
-from conveyor.ir.model import NodeIR, PipelineIR
+from conveyor.ir.model import RESOLVER, NodeIR, PipelineIR
 from conveyor.metadata.records import (
     CACHED,
     COMPLETE,
@@ -46,6 +52,7 @@ from conveyor.runtime.cache import FINGERPRINT_PROPERTY, cache_key, canonical_js
 from conveyor.runtime.fingerprint import external_fingerprint, tree_fingerprint
 from conveyor.runtime.loader import check_module_files, load_artifact_class, load_executor
 from conveyor.runtime.process import current_owner, owner_is_gone
+from conveyor.runtime.resolvers import Resolution, ResolverQuery
 
 #: A node skipped because a node it depends on did not succeed.
 SKIPPED = "SKIPPED"
@@ -68,6 +75,8 @@ class NodeResult:
     #: Set when the executor raised :class:`~conveyor.errors.StopRun`: outputs are published,
     #: but nothing downstream runs.
     stop_reason: str | None = None
+    #: For a resolver node: what it found, or why nothing.
+    resolved: str | None = None
 
     @property
     def succeeded(self) -> bool:
@@ -213,6 +222,8 @@ class Launcher:
         interruptions (KeyboardInterrupt, SystemExit), which are recorded and re-raised."""
         started = time.monotonic()
         node = self.ir.node(node_id)
+        if node.kind == RESOLVER:
+            return self._resolve(node, started)
         if not self.new_run:
             self.sweep_abandoned(node)
         inputs = self.resolve_inputs(node)
@@ -246,6 +257,44 @@ class Launcher:
                               outputs, source.properties.get("log_path"), cached_from=source.id,
                               stop_reason=stop_reason)
         return self._execute(node, inputs, params, properties, input_ids, started)
+
+    def _resolve(self, node: NodeIR, started: float) -> NodeResult:
+        """Run a resolver node's metadata query and record what it found."""
+        inputs = self.resolve_inputs(node)
+        params = self.parameters(node)
+        input_ids = {k: [a.id for a in arts] for k, arts in inputs.items()}
+        properties: dict[str, Any] = {"resolver": True, "executor": node.executor,
+                                      "cache_enabled": False}
+        logger = logs.NODE_LOGGER.getChild(node.id)
+        try:
+            resolution = load_executor(node)(
+                ResolverQuery(self.store, self.ir.name, self.run_id, node, inputs), **params)
+            if not isinstance(resolution, Resolution):
+                raise ExecutionError(f"resolver '{node.executor}' returned "
+                                     f"{type(resolution).__name__}, not a Resolution")
+            if resolution.empty and params.get("required"):
+                raise InputResolutionError(
+                    f"pipeline '{self.ir.name}' node '{node.id}' was built with required=True, "
+                    f"but found nothing: {resolution.note.removeprefix('nothing found: ')}")
+        except Exception as err:
+            duration = time.monotonic() - started
+            message = f"{type(err).__name__}: {err}"
+            execution_id = self.store.start_execution(
+                pipeline=self.ir.name, run_id=self.run_id, node_id=node.id,
+                execution_type=node.component, properties=properties, inputs=input_ids)
+            self.store.fail_execution(execution_id, message, {"duration_s": round(duration, 4)})
+            logger.error("%s", message)
+            return NodeResult(node.id, FAILED, execution_id, duration, error=message)
+        logger.info("%s", resolution.note)
+        duration = time.monotonic() - started
+        properties.update(resolved=resolution.note, duration_s=round(duration, 4))
+        outputs = {key: resolution.outputs.get(key, []) for key in node.outputs}
+        execution_id = self.store.record_resolved_execution(
+            pipeline=self.ir.name, run_id=self.run_id, node_id=node.id,
+            execution_type=node.component, properties=properties, inputs=input_ids,
+            outputs={k: [a.id for a in arts] for k, arts in outputs.items()})
+        return NodeResult(node.id, COMPLETE, execution_id, duration, outputs,
+                          resolved=resolution.note)
 
     def _execute(self, node: NodeIR, inputs: Mapping[str, list[ArtifactRecord]],
                  params: Mapping[str, Any], properties: dict[str, Any],

@@ -8,7 +8,9 @@ the pipeline sets the same one. Then, per split:
 
 - ``statistics`` are validated against the schema;
 - with ``baseline_statistics``, the split of the same name there is the ``previous_statistics``
-  (drift); a split the baseline lacks is validated without drift (logged);
+  (drift); a split the baseline lacks is validated without drift (logged), and so is every
+  split when the baseline is wired to a resolver that found none (the first span); custom
+  property ``drift_measured`` (1/0) says which happened;
 - for ``skew_split`` with ``serving_statistics``, the serving split of the same name (or the only
   serving split) is the ``serving_statistics`` (skew).
 
@@ -68,8 +70,13 @@ def _serving_split(serving: ExampleStatistics, split: str) -> str:
 
 
 def _drift_splits(splits: list[str], baseline: ExampleStatistics | None,
+                  drift: Mapping[str, Mapping[str, float]],
                   context: ExecutionContext) -> set[str]:
     if baseline is None:
+        if drift:
+            # Wired to a resolver (e.g. PreviousSpan) that found nothing: the first span.
+            context.logger.warning("no baseline statistics (e.g. no previous span yet): drift "
+                                   "not measured")
         return set()
     available = set(layout.split_names(baseline))
     common = {s for s in splits if s in available}
@@ -97,7 +104,7 @@ def validate(*, statistics: ExampleStatistics, schema: Schema, anomalies: Exampl
         raise DataError(f"skew_split '{skew_split}' is not among the validated splits "
                         f"({', '.join(splits)}); set skew_split to one of them")
     checked = with_thresholds(layout.read_schema(schema.uri), drift, skew)
-    drift_splits = _drift_splits(splits, baseline_statistics, context)
+    drift_splits = _drift_splits(splits, baseline_statistics, drift, context)
     found: list[Finding] = []
     per_split: dict[str, int] = {}
     for split in splits:
@@ -118,6 +125,7 @@ def validate(*, statistics: ExampleStatistics, schema: Schema, anomalies: Exampl
     anomalies.span = statistics.span
     anomalies.split_names = splits
     anomalies.custom_properties["anomaly_count"] = len(found)
+    anomalies.custom_properties["drift_measured"] = int(bool(drift_splits))
     anomalies.custom_properties["anomalies_per_split"] = json.dumps(per_split, sort_keys=True)
     if not found:
         context.logger.info("no anomalies in %s", ", ".join(splits))

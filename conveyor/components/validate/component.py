@@ -6,7 +6,8 @@
     schema = SchemaGen(statistics=stats.outputs.statistics)          # or ImportSchemaGen(...)
     check = ExampleValidator(
         statistics=stats.outputs.statistics, schema=schema.outputs.schema,
-        baseline_statistics=previous_stats.outputs.statistics,      # drift vs. the last span
+        baseline_statistics=PreviousSpan(current=stats.outputs.statistics)
+            .outputs.statistics,                                    # drift vs. the last span
         drift={"colour": {"infinity_norm": 0.1}, "size": {"jensen_shannon_divergence": 0.1}},
         serving_statistics=serving_stats.outputs.statistics,        # skew vs. serving data
         skew={"colour": {"infinity_norm": 0.2}},
@@ -78,7 +79,9 @@ class ExampleValidator(Component):
     """Validates statistics against a schema with ``tfdv.validate_statistics``.
 
     Per split: schema anomalies; drift against ``baseline_statistics`` (the split of the same
-    name, e.g. the previous span's ``train``) for the features in ``drift``; skew of the
+    name, e.g. the previous span's ``train``, found in metadata by a
+    :class:`~conveyor.dsl.resolver.PreviousSpan` resolver; when it finds none, as on the first
+    span, drift is not measured and the log says so) for the features in ``drift``; skew of the
     ``skew_split`` split against ``serving_statistics`` for the features in ``skew``. A
     threshold is per feature and comparator, see :data:`COMPARATORS`; comparators already in
     the schema (e.g. a curated one) apply too. Writes TFDV ``Anomalies``

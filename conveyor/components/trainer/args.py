@@ -80,6 +80,8 @@ class TrainerArgs:
     seed: int = 0
     #: Set by :meth:`describe_model`; the Trainer writes it as ``model_info.json``.
     model_info: ModelInfo | None = None
+    #: (Tuner) a private directory for the tuner's own files (keras-tuner's ``directory``).
+    working_dir: str | None = None
 
     def describe_model(self, *, task: Task, label_key: str, classes: Sequence[object] | None = None,
                        features: dict[str, str] | None = None,
@@ -90,3 +92,13 @@ class TrainerArgs:
             framework=framework,  # type: ignore[arg-type]  # checked when written
             task=task, label_key=label_key, features=dict(features or {}),
             classes=[str(c) for c in classes] if classes is not None else None)
+
+
+@dataclass
+class TunerFnResult:
+    """What a ``tuner_fn(args: TrainerArgs)`` returns to the Tuner, as in TFX: a keras-tuner
+    tuner (``keras_tuner.Tuner`` or any object with its ``search``, ``oracle`` and
+    ``get_best_hyperparameters``) and the keyword arguments of its ``search`` call."""
+
+    tuner: Any
+    fit_kwargs: dict[str, Any] = field(default_factory=dict)

@@ -78,10 +78,35 @@ class TransformGraph(Artifact):
     Layout::
 
         {uri}/transform_fn/                   SavedModel applying the preprocessing
+        {uri}/transform_fn/assets/{name}      vocabulary files, one token a line
         {uri}/transformed_metadata/           schema of the transformed features
+        {uri}/metadata/schema.pbtxt           schema of the raw features (as TFX writes it)
+
+    Read it with ``tft.TFTransformOutput(uri)``. Custom properties (set by Transform):
+    ``analyze_splits``, ``analyzed_datasets`` (dataset keys read for analysis) and
+    ``cached_datasets`` (dataset keys whose analysis came from the analyzer cache), JSON lists.
     """
 
     TYPE_NAME = "TransformGraph"
+
+
+class TransformCache(Artifact):
+    """tf.Transform's analyzer cache: the accumulators of every analyzer, per analysed dataset,
+    so that a later Transform over the same datasets (e.g. the earlier spans of a window) reads
+    only the new ones. Written by ``tft_beam.analyzer_cache.WriteAnalysisCacheToFS``.
+
+    Layout::
+
+        {uri}/{dataset key}/MANIFEST          cache entry key -> entry index (pickled dict)
+        {uri}/{dataset key}/{index}-*-of-*    gzipped TFRecords of encoded accumulators
+        {uri}/{dataset key}/METADATA-*        the dataset's size when it was analysed
+
+    A dataset key is ``<split>-span<span>-v<version>-<digest>``, the digest a SHA-256 of the
+    split's data files (so new or changed data never hits an old entry). Custom property
+    ``dataset_keys``: JSON list of the keys held.
+    """
+
+    TYPE_NAME = "TransformCache"
 
 
 class Model(Artifact):

@@ -65,6 +65,8 @@ TEXT_VIEWS = {
     "ExampleStatistics": "conveyor.components.validate.views:render_text",
     "Schema": "conveyor.components.validate.views:render_text",
     "ExampleAnomalies": "conveyor.components.validate.views:render_text",
+    "ModelEvaluation": "conveyor.components.evaluator.views:render_text",
+    "ModelBlessing": "conveyor.components.evaluator.views:render_text",
 }
 
 

@@ -38,6 +38,8 @@ VIEWS: dict[str, list[tuple[str, str]]] = {
     "ExampleStatistics": [("Statistics", "conveyor.components.validate.views:statistics")],
     "Schema": [("Schema", "conveyor.components.validate.views:schema")],
     "ExampleAnomalies": [("Anomalies", "conveyor.components.validate.views:anomalies")],
+    "ModelEvaluation": [("Evaluation", "conveyor.components.evaluator.views:evaluation")],
+    "ModelBlessing": [("Blessing", "conveyor.components.evaluator.views:blessing")],
 }
 
 #: Most files listed per artifact; a larger directory ends with "... and N more".

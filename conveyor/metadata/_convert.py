@@ -116,11 +116,19 @@ def event_kind(event: Any) -> str | None:
     return EVENT_KINDS.get(type(event).Type.Name(event.type))
 
 
-def event_path(event: Any) -> tuple[str, int]:
-    """The (key, index) of an event's path; ("", 0) for parts missing."""
-    key = next((s.key for s in event.path.steps if s.HasField("key")), "")
-    index = next((s.index for s in event.path.steps if s.HasField("index")), 0)
-    return key, index
+def event_paths(event: Any) -> list[tuple[str, int]]:
+    """The (key, index) pairs of an event's path, in order; [("", 0)] for a path without any.
+
+    An artifact given to one execution under several keys is one event whose path holds a
+    key and index per key, as TFX writes it: ML Metadata allows one event per artifact,
+    execution and event type."""
+    pairs: list[tuple[str, int]] = []
+    for step in event.path.steps:
+        if step.HasField("key"):
+            pairs.append((step.key, 0))
+        elif step.HasField("index") and pairs:
+            pairs[-1] = (pairs[-1][0], step.index)
+    return pairs or [("", 0)]
 
 
 def filter_literal(text: str) -> str:

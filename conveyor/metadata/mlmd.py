@@ -39,7 +39,7 @@ from conveyor.errors import MetadataError, NotFoundError
 from conveyor.metadata._convert import (
     artifact_record,
     event_kind,
-    event_path,
+    event_paths,
     execution_record,
     filter_literal,
     run_record,
@@ -302,7 +302,8 @@ class MlmdStore(MetadataStore):
         for event in events:
             kind = event_kind(event)
             if kind is not None:
-                slots.setdefault((kind, *event_path(event)), event.artifact_id)
+                for key, index in event_paths(event):
+                    slots.setdefault((kind, key, index), event.artifact_id)
         records = self._artifact_records(set(slots.values()))
         io = ExecutionIO()
         for (kind, key, _), artifact_id in sorted(slots.items()):
@@ -434,10 +435,11 @@ class MlmdStore(MetadataStore):
             kind = event_kind(event)
             if kind is None:
                 continue
-            edge = LineageEvent(event.artifact_id, event.execution_id, kind, event_path(event)[0])
-            if edge not in seen:
-                seen.add(edge)
-                result.events.append(edge)
+            for key, _ in event_paths(event):
+                edge = LineageEvent(event.artifact_id, event.execution_id, kind, key)
+                if edge not in seen:
+                    seen.add(edge)
+                    result.events.append(edge)
         return result
 
     # ---- lifecycle -------------------------------------------------------------------------
@@ -471,9 +473,14 @@ class MlmdStore(MetadataStore):
         set_values(execution.properties,
                    {"pipeline_name": pipeline, "run_id": run_id, "node_id": node_id})
         set_values(execution.custom_properties, properties)
-        events = [(None, _event(kind, key, i, artifact_id))
-                  for kind, mapping in ((pb.Event.INPUT, inputs), (pb.Event.OUTPUT, outputs))
-                  for key, ids in mapping.items() for i, artifact_id in enumerate(ids)]
+        # One event per artifact and kind, with a path step pair per key it is given under.
+        paths: dict[tuple[int, int], list[tuple[str, int]]] = {}
+        for kind, mapping in ((pb.Event.INPUT, inputs), (pb.Event.OUTPUT, outputs)):
+            for key, ids in mapping.items():
+                for i, artifact_id in enumerate(ids):
+                    paths.setdefault((kind, artifact_id), []).append((key, i))
+        events = [(None, _event(kind, steps, artifact_id))
+                  for (kind, artifact_id), steps in paths.items()]
         node_name = f"{pipeline}.{node_id}"
         node_ctx = self._context_ids.get((NODE, node_name))
         contexts = [
@@ -492,7 +499,7 @@ class MlmdStore(MetadataStore):
     def _put_outputs(self, execution: _ExecutionProto, outputs: Mapping[str, Sequence[Artifact]],
                      state: str, event_type: int, contexts: list[_ContextProto]) -> None:
         """One put_execution writing ``outputs`` in ``state``, then updating the objects."""
-        pairs = [(self._artifact_proto(artifact, state), _event(event_type, key, i))
+        pairs = [(self._artifact_proto(artifact, state), _event(event_type, [(key, i)]))
                  for key, artifacts in outputs.items() for i, artifact in enumerate(artifacts)]
         _, artifact_ids, _ = self._mlmd.put_execution(execution, pairs, contexts,
                                                       force_reuse_context=True)
@@ -670,10 +677,12 @@ def _create_with_write_ahead_log(path: str) -> None:
         pass  # WAL is only an optimisation; MLMD reports any real problem with the file
 
 
-def _event(event_type: int, key: str, index: int, artifact_id: int | None = None) -> _EventProto:
+def _event(event_type: int, steps: Sequence[tuple[str, int]],
+           artifact_id: int | None = None) -> _EventProto:
     event = pb.Event(type=event_type)
-    event.path.steps.add().key = key
-    event.path.steps.add().index = index
+    for key, index in steps:
+        event.path.steps.add().key = key
+        event.path.steps.add().index = index
     if artifact_id is not None:
         event.artifact_id = artifact_id
     return event

@@ -184,6 +184,25 @@ def test_a_required_resolver_that_finds_nothing_fails_and_skips_downstream(
            "live model of node 'trainer'" in str(result["latest_blessed_model"].error)
 
 
+def test_a_notebook_session_resolves_what_an_earlier_session_blessed(tmp_path: Path) -> None:
+    from conveyor.orchestrators.notebook import InteractiveContext
+
+    seen = []
+    for quality in (5, 1):
+        context = InteractiveContext(pipeline_name="nb", pipeline_root=str(tmp_path))
+        trainer = train(quality=quality, id="trainer")
+        latest = LatestBlessedModel(model_from=trainer, blessing_from="evaluator")
+        evaluator = judge(model=trainer.outputs.model, baseline=latest.outputs.model,
+                          id="evaluator")
+        made = context.run(trainer).result.outputs["model"][0].id
+        context.run(latest)  # a resolver runs alone: the nodes it names need not have run
+        seen.append(text(context.run(evaluator).result.outputs["blessing"][0].uri,
+                         "baseline.txt"))
+        if quality == 5:
+            first = made
+    assert seen == ["none", str(first)]
+
+
 # ---- LatestArtifact, SpanRange, LatestSpans --------------------------------------------------
 
 

@@ -314,9 +314,12 @@ class Component:
         self.upstream.extend(nodes)
         return self
 
-    def check_in_pipeline(self, pipeline: str, nodes: Mapping[str, Component]) -> None:
+    def check_in_pipeline(self, pipeline: str, nodes: Mapping[str, Component], *,
+                          partial: bool = False) -> None:
         """Checks needing the whole pipeline (``nodes`` by id), run when it is built; raise a
-        :class:`~conveyor.errors.DefinitionError` naming ``pipeline``, node and field."""
+        :class:`~conveyor.errors.DefinitionError` naming ``pipeline``, node and field.
+        ``partial``: ``nodes`` are only part of the pipeline (a notebook runs a node with its
+        ancestors), so nodes they do not depend on may be missing."""
 
     def __getattr__(self, name: str) -> Any:
         # Reached only for names not set on the instance: fields read as attributes.

@@ -29,6 +29,8 @@ class Pipeline:
 
     Raises a :class:`~conveyor.errors.DefinitionError` subclass naming the pipeline, node and
     field for duplicate ids, inputs from nodes not in the pipeline, and dependency cycles.
+    ``partial=True`` builds a part of a pipeline (what a notebook runs: a node and its
+    ancestors), in which nodes named without a dependency (e.g. by a resolver) may be missing.
     """
 
     def __init__(
@@ -41,6 +43,7 @@ class Pipeline:
         enable_cache: bool = True,
         beam_args: Sequence[str] = (),
         description: str = "",
+        partial: bool = False,
     ) -> None:
         if not _PIPELINE_NAME.match(name):
             raise DefinitionError(
@@ -59,7 +62,7 @@ class Pipeline:
         self.nodes: list[Component] = self._topological_order(nodes)
         by_id = {n.id: n for n in self.nodes}
         for node in self.nodes:
-            node.check_in_pipeline(self.name, by_id)
+            node.check_in_pipeline(self.name, by_id, partial=partial)
         self.parameters: dict[str, RuntimeParameter] = self._collect_parameters()
 
     def node(self, node_id: str) -> Component:

@@ -94,14 +94,19 @@ class Resolver(Component):
                                   f"cached: it queries the newest metadata on every run")
         return self
 
-    def check_in_pipeline(self, pipeline: str, nodes: Mapping[str, Component]) -> None:
-        """Named nodes exist with an output of the right type; consumers can take what this
-        resolver gives (optional unless ``required``, ``many`` for lists)."""
+    def check_in_pipeline(self, pipeline: str, nodes: Mapping[str, Component], *,
+                          partial: bool = False) -> None:
+        """Named nodes exist with an output of the right type (when the pipeline is whole);
+        consumers can take what this resolver gives (optional unless ``required``, ``many``
+        for lists)."""
         for name, artifact_type in self.REFERENCES.items():
             if artifact_type is None:
                 [output] = type(self).SPEC.outputs.values()
                 artifact_type = output.type
-            self._check_reference(pipeline, nodes, name, artifact_type)
+            if name in self._references:  # ids may change until the pipeline is built
+                self.parameters[name] = self._references[name].id
+            if not partial:
+                self._check_reference(pipeline, nodes, name, artifact_type)
         for consumer in nodes.values():
             for key, channel in consumer.inputs.items():
                 if channel is None or channel.producer is not self:
@@ -120,8 +125,6 @@ class Resolver(Component):
 
     def _check_reference(self, pipeline: str, nodes: Mapping[str, Component], name: str,
                          artifact_type: type[Artifact]) -> None:
-        if name in self._references:  # ids may change until the pipeline is built
-            self.parameters[name] = self._references[name].id
         node_id = self.parameters[name]
         if node_id is None or self._searches_elsewhere(pipeline):
             return

@@ -179,7 +179,7 @@ class InteractiveContext:
         use_cache = self.enable_cache if enable_cache is None else enable_cache
         pipeline = Pipeline(self.pipeline_name, _with_ancestors(component),
                             root=self.pipeline_root, metadata=self.metadata_url,
-                            enable_cache=use_cache, beam_args=self.beam_args)
+                            enable_cache=use_cache, beam_args=self.beam_args, partial=True)
         ir = compile_pipeline(pipeline)
         launcher = Launcher(ir, self.store, self.run_id, enable_cache=use_cache)
         outcome = ExecutionResult(component, launcher.launch(component.id), self.run_id)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
-import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -98,9 +97,8 @@ def _parameter_names(cls: type) -> list[str]:
 
 @contextmanager
 def rejected_parameters(cls: type, where: str) -> Iterator[None]:
-    """Turn the learner's own refusal of its parameters while fitting into an
-    :class:`ExecutionError`: scikit-learn's ``InvalidParameterError``, an ``XGBoostError``, or
-    XGBoost's warning that parameters "are not used" (a misspelt name it does not check)."""
+    """Turn the learner's own refusal of its parameters while fitting (scikit-learn's
+    ``InvalidParameterError``, an ``XGBoostError``) into an :class:`ExecutionError`."""
     from sklearn.utils._param_validation import InvalidParameterError
 
     errors: tuple[type[BaseException], ...] = (InvalidParameterError,)
@@ -110,22 +108,43 @@ def rejected_parameters(cls: type, where: str) -> Iterator[None]:
         errors += (XGBoostError,)
     except ImportError:
         pass
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            yield
-        except errors as err:
-            raise ExecutionError(f"{where}: {cls.__name__} rejected its parameters: "
-                                 f"{str(err).strip()}. Fix estimator_params (or the "
-                                 f"hyperparameters)") from err
-    for warning in caught:
-        text = str(warning.message)
-        if "are not used" in text:
-            raise ExecutionError(f"{where}: {cls.__name__} does not know some parameters: "
-                                 f"{text.strip().splitlines()[-1]} Its parameters: "
-                                 f"{', '.join(_parameter_names(cls))}")
-        warnings.warn_explicit(warning.message, warning.category, warning.filename,
-                               warning.lineno)
+    try:
+        yield
+    except errors as err:
+        raise ExecutionError(f"{where}: {cls.__name__} rejected its parameters: "
+                             f"{str(err).strip()}. Fix estimator_params (or the "
+                             f"hyperparameters)") from err
+
+
+def check_xgboost_parameters(model: Any, params: Mapping[str, Any], where: str) -> None:
+    """Refuse parameters a fitted XGBoost model did not use. Its scikit-learn wrapper hands any
+    unknown keyword to the booster, which ignores names it does not know (with a log line that
+    reaches Python only on the thread that imported XGBoost); the booster's own configuration
+    lists every parameter it knows, so a name absent from it was not used."""
+    import json
+
+    named = set(_parameter_names(type(model)))
+    extra = [name for name in params if name not in named]
+    if not extra:
+        return
+    known: set[str] = set()
+    _collect_keys(json.loads(model.get_booster().save_config()), known)
+    unused = [name for name in extra if name not in known]
+    if unused:
+        hints = "".join(did_you_mean(name, sorted(named | known)) for name in unused)
+        raise ExecutionError(f"{where}: {type(model).__name__} does not know the parameters "
+                             f"{unused}; XGBoost would ignore them.{hints} Its parameters: "
+                             f"{', '.join(sorted(named))}")
+
+
+def _collect_keys(config: Any, keys: set[str]) -> None:
+    if isinstance(config, dict):
+        keys.update(config)
+        for value in config.values():
+            _collect_keys(value, keys)
+    elif isinstance(config, list):
+        for value in config:
+            _collect_keys(value, keys)
 
 
 def feature_kinds(frame: Any, features: list[str], schema: Any | None) -> dict[str, str]:

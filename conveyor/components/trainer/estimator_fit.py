@@ -174,6 +174,8 @@ def fit(data: TrainingData, cls: type, params: Mapping[str, Any], seed: int,
                       "verbose": False}
     with build.rejected_parameters(cls, where):
         model.fit(train_x, train_y, **fit_kwargs)
+    if xgboost:
+        build.check_xgboost_parameters(model, params, where)
     seconds = time.perf_counter() - started
     pipeline = Pipeline([("preprocess", preprocessing), ("model", model)])
     metrics = {"train": score(pipeline, data.train_x, data.train_y, data),
@@ -209,6 +211,8 @@ def score(estimator: Any, x: Any, y: Any, data: TrainingData) -> dict[str, float
         probabilities = np.asarray(estimator.predict_proba(x), dtype=np.float64)
         truth = _encode(y, data.classes)
         predicted = probabilities.argmax(axis=1)
+        # float32 probabilities (XGBoost) sum to 1 only within 1e-7, which log_loss warns of.
+        probabilities /= probabilities.sum(axis=1, keepdims=True)
         return {"accuracy": float(metrics.accuracy_score(truth, predicted)),
                 "log_loss": float(metrics.log_loss(truth, probabilities,
                                                    labels=list(range(len(data.classes))))),

@@ -85,8 +85,8 @@ def _blessed(artifact: ModelBlessing | InfraBlessing, yes: str, no: str) -> bool
     has_yes = os.path.exists(os.path.join(artifact.uri, yes))
     has_no = os.path.exists(os.path.join(artifact.uri, no))
     if has_yes == has_no:
-        raise DataError(f"{artifact.TYPE_NAME} at {artifact.uri} holds "
-                        f"{'both' if has_yes else 'neither'} {yes} and {no}: it is not a "
+        both = f"both {yes} and {no}" if has_yes else f"neither {yes} nor {no}"
+        raise DataError(f"{artifact.TYPE_NAME} at {artifact.uri} holds {both}: it is not a "
                         f"verdict. Was it written by a Conveyor Evaluator / InfraValidator?")
     flag = artifact.custom_properties.get("blessed")
     if flag is not None and bool(int(flag)) != has_yes:

@@ -203,6 +203,44 @@ def test_a_notebook_session_resolves_what_an_earlier_session_blessed(tmp_path: P
     assert seen == ["none", str(first)]
 
 
+SESSION = """
+from fixture_components import produce
+from resolver_components import judge, train
+from conveyor import LatestArtifact, LatestBlessedModel, PreviousSpan
+from conveyor.artifacts import Examples
+from conveyor.orchestrators.notebook import InteractiveContext
+
+context = InteractiveContext(pipeline_name="nb", pipeline_root={root!r})
+trainer = train(quality=5, id="trainer")
+latest = LatestBlessedModel(model_from=trainer, blessing_from="evaluator")
+evaluator = judge(model=trainer.outputs.model, baseline=latest.outputs.model, id="evaluator")
+first = produce(value=2, id="first")
+newest = LatestArtifact(type=Examples, producer=first)
+previous = PreviousSpan(current=first.outputs.out)
+for node in (trainer, latest, evaluator, first, newest, previous):
+    context.run(node)
+context.export_to_pipeline({exported!r})
+"""
+
+
+def test_a_notebook_session_with_resolvers_exports_a_pipeline_that_compiles_alike(
+        tmp_path: Path) -> None:
+    from conveyor.dsl.loading import load_pipeline
+
+    script, exported = tmp_path / "session.py", tmp_path / "exported.py"
+    script.write_text(SESSION.format(root=str(tmp_path / "root"), exported=str(exported)))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), str(REPO)])}
+    proc = subprocess.run([sys.executable, str(script)], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "LatestArtifact(type='Examples', producer='first')" in exported.read_text()
+    ir = compile_pipeline(load_pipeline(str(exported)))
+    assert {n.id: (n.kind, n.outputs) for n in ir.nodes if n.kind == "resolver"} == {
+        "latest_blessed_model": ("resolver", {"model": "Model", "blessing": "ModelBlessing"}),
+        "latest_artifact": ("resolver", {"artifact": "Examples"}),
+        "previous_span": ("resolver", {"out": "Examples"})}
+
+
 # ---- LatestArtifact, SpanRange, LatestSpans --------------------------------------------------
 
 
@@ -430,8 +468,14 @@ def test_resolver_arguments_are_checked_when_built() -> None:
         PreviousSpan(current=first.outputs.out, offset=0)
     with pytest.raises(ArtifactTypeError, match=r"PreviousSpan\.current expects a channel"):
         PreviousSpan(current="statistics_gen")  # type: ignore[arg-type]
+    with pytest.raises(ParameterTypeError, match=r"LatestArtifact\(type='Exampels'\): no "
+                                                 r"artifact type of that name\. Did you mean "
+                                                 r"'Examples'\?"):
+        LatestArtifact(type="Exampels")
     typed = LatestArtifact(type=Examples, producer=first)
+    assert type(LatestArtifact(type="Examples")) is type(typed)
     assert type(typed).SPEC.outputs["artifact"].type is Examples
+    assert type(typed).declared_class() is LatestArtifact
     assert type(typed).__name__ == "LatestArtifact" and isinstance(typed, LatestArtifact)
     assert typed.id == "latest_artifact" and not typed.enable_cache
 

@@ -201,6 +201,12 @@ class Component:
                 delattr(cls, name)
 
     @classmethod
+    def declared_class(cls) -> type[Component]:
+        """The class as its module declares it (what code importing it names): ``cls``, except
+        for the per-artifact-type subclasses that resolvers make."""
+        return cls
+
+    @classmethod
     def default_id(cls) -> str:
         """The node id used when none is given: the class name in snake_case."""
         return snake_case(cls.__name__)

@@ -38,9 +38,9 @@ from __future__ import annotations
 import dataclasses
 import types
 from collections.abc import Mapping
-from typing import Any, ClassVar, TypeVar, cast
+from typing import Any, ClassVar, TypeAlias, TypeVar, cast
 
-from conveyor.artifacts import Artifact, Examples, Model, ModelBlessing
+from conveyor.artifacts import Artifact, Examples, Model, ModelBlessing, registered_types
 from conveyor.dsl.channel import Channel
 from conveyor.dsl.component import Component
 from conveyor.dsl.fields import Input, Output, Parameter
@@ -86,6 +86,11 @@ class Resolver(Component):
     def default_id(cls) -> str:
         """The class name in snake_case (also for the typed subclasses made per artifact type)."""
         return snake_case(cls.SPEC.name)
+
+    @classmethod
+    def declared_class(cls) -> type[Component]:
+        """The resolver class its module declares, not the subclass made for an artifact type."""
+        return _declared(cls)
 
     def with_cache(self, enabled: bool) -> Component:
         """Resolvers never reuse earlier results: they must see the newest metadata."""
@@ -148,6 +153,9 @@ class Resolver(Component):
 
 
 R = TypeVar("R", bound="Resolver")
+#: An artifact class, or its type name; spelled so in the classes below, whose field ``type``
+#: hides the builtin there.
+ArtifactType: TypeAlias = "type[Artifact] | str"
 
 _TYPED: dict[tuple[type, tuple[tuple[str, type], ...], tuple[tuple[str, type], ...]],
              type[Resolver]] = {}
@@ -157,8 +165,7 @@ def _typed(cls: type[R], inputs: Mapping[str, type[Artifact]],
            outputs: Mapping[str, type[Artifact]]) -> type[R]:
     """A subclass of ``cls`` whose inputs and outputs have the given types (the class declares
     them as plain ``Artifact``): what the IR's artifact types and the wiring checks read."""
-    base: type[Resolver] = next(c for c in cls.__mro__
-                                if issubclass(c, Resolver) and not c.__dict__.get("_IS_TYPED"))
+    base = _declared(cls)
     key = (base, tuple(inputs.items()), tuple(outputs.items()))
     if key not in _TYPED:
         spec = dataclasses.replace(
@@ -174,12 +181,24 @@ def _typed(cls: type[R], inputs: Mapping[str, type[Artifact]],
     return cast(type[R], _TYPED[key])
 
 
+def _declared(cls: type[Resolver]) -> type[Resolver]:
+    return next(c for c in cls.__mro__
+                if issubclass(c, Resolver) and not c.__dict__.get("_IS_TYPED"))
+
+
 def _instance(cls: type[R]) -> R:
     """A new, uninitialised node of ``cls`` (a typed subclass): what ``__new__`` returns."""
     return object.__new__(cls)
 
 
 def _artifact_type(owner: str, artifact_type: Any, *, spans: bool = False) -> type[Artifact]:
+    if isinstance(artifact_type, str):  # a type name, as the IR and exported notebooks hold it
+        known = registered_types()
+        if artifact_type not in known:
+            raise ParameterTypeError(
+                f"{owner}(type={artifact_type!r}): no artifact type of that name."
+                f"{did_you_mean(artifact_type, known)} Pass the class, e.g. type=Examples")
+        artifact_type = known[artifact_type]
     if not (isinstance(artifact_type, type) and issubclass(artifact_type, Artifact)):
         raise ParameterTypeError(f"{owner}(type=...) expects an artifact class such as "
                                  f"Examples, got {artifact_type!r}")
@@ -213,24 +232,27 @@ class LatestBlessedModel(Resolver):
 
 
 class LatestArtifact(Resolver):
-    """The newest LIVE artifact of ``type``, made by node ``producer`` (any node when None) of
-    ``pipeline`` (default: this pipeline, whose ``producer`` is then checked to exist)."""
+    """The newest LIVE artifact of ``type`` (a class, or its type name), made by node
+    ``producer`` (any node when None) of ``pipeline`` (default: this pipeline, whose
+    ``producer`` is then checked to exist)."""
 
     REFERENCES = {"producer": None}
 
+    type: str = Parameter(description="artifact type name")
     producer: str | None = Parameter(default=None, description="node id that made it")
     pipeline: str | None = Parameter(default=None, description="pipeline to search")
     artifact: Channel[Artifact] = Output()
     executor = "conveyor.runtime.resolvers:latest_artifact"
 
-    def __new__(cls, *, type: type[Artifact], **kwargs: Any) -> LatestArtifact:
+    def __new__(cls, *, type: ArtifactType, **kwargs: Any) -> LatestArtifact:
         wanted = _artifact_type("LatestArtifact", type)
         return _instance(_typed(cls, {}, {"artifact": wanted}))
 
-    def __init__(self, *, type: type[Artifact], producer: str | Component | None = None,
+    def __init__(self, *, type: ArtifactType, producer: str | Component | None = None,
                  pipeline: str | None = None, required: bool = False,
                  id: str | None = None) -> None:
-        super().__init__(producer=producer, pipeline=pipeline, required=required, id=id)
+        super().__init__(type=_artifact_type("LatestArtifact", type).TYPE_NAME,
+                         producer=producer, pipeline=pipeline, required=required, id=id)
 
 
 class SpanRange(Resolver):
@@ -245,18 +267,21 @@ class SpanRange(Resolver):
     producer: str = Parameter(description="node id that made the spans")
     start_span_number: int = Parameter(default=0, description="first span")
     end_span_number: int | None = Parameter(default=None, description="last span")
+    type: str = Parameter(default="Examples", description="artifact type name")
     artifacts: Channel[Artifact] = Output()
     executor = "conveyor.runtime.resolvers:span_range"
 
-    def __new__(cls, *, type: type[Artifact] = Examples, **kwargs: Any) -> SpanRange:
+    def __new__(cls, *, type: ArtifactType = Examples, **kwargs: Any) -> SpanRange:
         wanted = _artifact_type("SpanRange", type, spans=True)
         return _instance(_typed(cls, {}, {"artifacts": wanted}))
 
     def __init__(self, *, producer: str | Component, start_span_number: int = 0,
-                 end_span_number: int | None = None, type: type[Artifact] = Examples,
+                 end_span_number: int | None = None, type: ArtifactType = Examples,
                  required: bool = False, id: str | None = None) -> None:
         super().__init__(producer=producer, start_span_number=start_span_number,
-                         end_span_number=end_span_number, required=required, id=id)
+                         end_span_number=end_span_number,
+                         type=_artifact_type("SpanRange", type).TYPE_NAME, required=required,
+                         id=id)
         if end_span_number is not None and end_span_number < start_span_number:
             raise ArgumentError(f"SpanRange '{self.id}': end_span_number {end_span_number} is "
                                 f"before start_span_number {start_span_number}")
@@ -271,17 +296,19 @@ class LatestSpans(Resolver):
 
     producer: str = Parameter(description="node id that made the spans")
     n: int = Parameter(default=1, description="how many spans")
+    type: str = Parameter(default="Examples", description="artifact type name")
     artifacts: Channel[Artifact] = Output()
     executor = "conveyor.runtime.resolvers:latest_spans"
 
-    def __new__(cls, *, type: type[Artifact] = Examples, **kwargs: Any) -> LatestSpans:
+    def __new__(cls, *, type: ArtifactType = Examples, **kwargs: Any) -> LatestSpans:
         wanted = _artifact_type("LatestSpans", type, spans=True)
         return _instance(_typed(cls, {}, {"artifacts": wanted}))
 
     def __init__(self, *, producer: str | Component, n: int = 1,
-                 type: type[Artifact] = Examples, required: bool = False,
+                 type: ArtifactType = Examples, required: bool = False,
                  id: str | None = None) -> None:
-        super().__init__(producer=producer, n=n, required=required, id=id)
+        super().__init__(producer=producer, n=n, type=_artifact_type("LatestSpans", type)
+                         .TYPE_NAME, required=required, id=id)
         if n < 1:
             raise ArgumentError(f"LatestSpans '{self.id}': n must be at least 1, got {n}")
 

@@ -102,7 +102,8 @@ class ComponentSpec:
 #: Names a component field may not take: they are the component object's own attributes.
 RESERVED_NAMES = frozenset(
     {"id", "outputs", "inputs", "parameters", "executor", "after", "with_id", "spec",
-     "upstream", "context", "enable_cache", "with_cache", "check_in_pipeline"}
+     "upstream", "context", "enable_cache", "with_cache", "check_in_pipeline",
+     "declared_class"}
 )
 
 

@@ -88,7 +88,8 @@ def export_pipeline(
     pipeline = Pipeline(pipeline_name, nodes, root=pipeline_root, metadata=metadata,
                         enable_cache=enable_cache, beam_args=beam_args)
     writer = _Writer(session_module)
-    factories = {id(node): writer.component_reference(type(node)) for node in pipeline.nodes}
+    factories = {id(node): writer.component_reference(type(node).declared_class())
+                 for node in pipeline.nodes}
     for name in ("Pipeline", *(("RuntimeParameter",) if pipeline.parameters else ())):
         writer.require_conveyor(name)
     body = [*_runtime_parameter_lines(writer, pipeline), *_node_lines(writer, pipeline, factories)]

@@ -109,11 +109,11 @@ def latest_blessed_model(query: ResolverQuery, *, model_from: str, blessing_from
                       f"({len(models)} model(s), {len(blessing_of)} blessed)")
 
 
-def latest_artifact(query: ResolverQuery, *, producer: str | None, pipeline: str | None,
-                    required: bool = False) -> Resolution:
+def latest_artifact(query: ResolverQuery, *, type: str, producer: str | None,
+                    pipeline: str | None, required: bool = False) -> Resolution:
     """See :class:`conveyor.dsl.resolver.LatestArtifact`."""
     del required
-    type_name = query.output_type("artifact")
+    type_name = type
     found = query.candidates(type_name, producer, pipeline)
     if not found:
         where = _where(query, producer) if pipeline in (None, query.pipeline) else \
@@ -144,11 +144,11 @@ def _spans_note(type_name: str, chosen: dict[int, ArtifactRecord]) -> str:
         f"{span} (artifact {a.id})" for span, a in sorted(chosen.items()))
 
 
-def span_range(query: ResolverQuery, *, producer: str, start_span_number: int,
+def span_range(query: ResolverQuery, *, type: str, producer: str, start_span_number: int,
                end_span_number: int | None, required: bool = False) -> Resolution:
     """See :class:`conveyor.dsl.resolver.SpanRange`."""
     del required
-    type_name = query.output_type("artifacts")
+    type_name = type
     spans = _by_span(query.candidates(type_name, producer))
     chosen = {s: a for s, a in spans.items() if s >= start_span_number
               and (end_span_number is None or s <= end_span_number)}
@@ -162,11 +162,11 @@ def span_range(query: ResolverQuery, *, producer: str, start_span_number: int,
                       _spans_note(type_name, chosen))
 
 
-def latest_spans(query: ResolverQuery, *, producer: str, n: int,
+def latest_spans(query: ResolverQuery, *, type: str, producer: str, n: int,
                  required: bool = False) -> Resolution:
     """See :class:`conveyor.dsl.resolver.LatestSpans`."""
     del required
-    type_name = query.output_type("artifacts")
+    type_name = type
     spans = _by_span(query.candidates(type_name, producer))
     chosen = {s: spans[s] for s in sorted(spans)[-n:]}
     if not chosen:

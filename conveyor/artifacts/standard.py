@@ -169,7 +169,11 @@ class InfraBlessing(Artifact):
     Layout::
 
         {uri}/INFRA_BLESSED  or  {uri}/INFRA_NOT_BLESSED
-        {uri}/latency.json                    p50/p99 latency of the requests sent
+        {uri}/latency.json                    requests, examples_per_request, p50_ms, p99_ms,
+                                              mean_ms, max_ms, load_s, protocol
+
+    Custom properties: ``blessed`` (1 or 0), ``reason`` (why not; empty when blessed), and
+    ``p50_ms`` / ``p99_ms`` when requests were answered.
     """
 
     TYPE_NAME = "InfraBlessing"
@@ -179,7 +183,9 @@ class PushedModel(Artifact):
     """A record of a model pushed to a serving destination.
 
     Layout: ``{uri}`` is empty; the model lives at the destination. Custom properties (as TFX):
-    ``pushed`` (1 or 0), ``pushed_destination``, ``pushed_version``, and ``labels``.
+    ``pushed`` (1 or 0), ``pushed_destination`` (the version directory), ``pushed_version``
+    (int), ``labels`` (JSON list, e.g. ``["stable"]``) and ``serving_dir``; or, not pushed,
+    ``reason``.
     """
 
     TYPE_NAME = "PushedModel"

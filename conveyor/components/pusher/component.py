@@ -68,12 +68,16 @@ class Pusher(Component):
     into a hidden directory of ``serving_dir`` and renames it to the next integer version, so a
     server never sees a partial version; concurrent pushes take a lock and never share a
     version. The new version becomes ``stable``, or with ``canary=True`` gets the ``canary``
-    label while ``stable`` stays. Only the newest ``retain`` versions are kept, never deleting a
-    labelled one. With ``server_address``, the server is sent the new config
-    (``ModelService.HandleReloadConfigRequest``) and asked for the version's status until it is
-    AVAILABLE (within ``timeout_s``), then sent the config with the new labels.
+    label while ``stable`` stays (a canary needs a stable version beside it: the first push
+    into an empty ``serving_dir`` becomes ``stable`` either way). Only the newest ``retain``
+    versions are kept, never deleting a labelled one. With ``server_address``, the server is
+    sent the new config (``ModelService.HandleReloadConfigRequest``) and asked for the
+    version's status until it is AVAILABLE (within ``timeout_s``), then sent the config with
+    the new labels.
 
-    ``conveyor rollback`` and ``conveyor promote`` move the labels afterwards.
+    ``conveyor rollback`` and ``conveyor promote`` move the labels afterwards. As in TFX, a
+    Pusher whose inputs and parameters are unchanged is reused from cache and pushes nothing
+    new; ``push.with_cache(False)`` pushes on every run.
     """
 
     model: Channel[Model] = Input(description="the model to push")

@@ -3,7 +3,9 @@
 A version is written into a hidden directory of the base path and renamed to its number in one
 ``rename``; TensorFlow Serving (and anything listing numeric directories) sees either no version
 or a complete one. A process killed mid-copy leaves only a hidden ``.incoming-*`` directory,
-removed by the next push. Retired versions are renamed to a hidden name before being deleted,
+removed by the next push (a push killed after the rename but before ``models.config`` was
+rewritten leaves a complete version that no config names; later pushes number past it).
+Retired versions are renamed to a hidden name before being deleted,
 for the same reason.
 
 Every change of a base path (push, rollback, promote) holds an exclusive ``fcntl`` lock on

@@ -15,6 +15,7 @@ from serving_helpers import SPECIES, tf_model, write_sklearn_model, write_tf_mod
 from conveyor import LocalRunner, Pipeline
 from conveyor.artifacts import Examples, InfraBlessing, Model
 from conveyor.components.pusher import InfraValidator, Pusher
+from conveyor.components.pusher import executor as pusher_executor
 from conveyor.components.pusher import infra as infra_executor
 from conveyor.dsl.context import ExecutionContext
 from conveyor.errors import ParameterTypeError
@@ -144,6 +145,9 @@ def test_a_model_that_does_not_load_or_answers_wrongly_is_not_blessed(
     assert reason in str(blessing.custom_properties["reason"])
     if variant == "unloadable":
         assert "saved_model" in str(blessing.custom_properties["reason"]).lower()
+    refusal = pusher_executor.refusal(None, blessing)
+    assert refusal is not None and refusal.startswith("the model is not infra-blessed: ")
+    assert reason in refusal
     with open(os.path.join(blessing.uri, "latency.json"), encoding="utf-8") as f:
         assert json.load(f)["requests"] == (0 if variant == "unloadable" else 1)
 

@@ -32,6 +32,7 @@ from conveyor.errors import (
     ParameterTypeError,
     RunFailedError,
 )
+from conveyor.examples import penguin_sklearn as sklearn_example
 from conveyor.examples.penguin_data_pipeline import penguins_dir
 from conveyor.metadata import MetadataConfig, connect
 from conveyor.metadata.records import COMPLETE, FAILED
@@ -323,3 +324,24 @@ def test_a_failing_trainer_fails_its_node_and_publishes_no_model(run: RunResult,
         store.close()
     assert run["csv_example_gen"].state == COMPLETE
     assert os.path.isdir(uri(run, "csv_example_gen", "examples"))
+
+
+def test_declarations_and_the_example_load_no_learner() -> None:
+    code = ("import sys\n"
+            "from conveyor.dsl.loading import load_pipeline\n"
+            "from conveyor.ir import compile_pipeline\n"
+            f"pipeline = load_pipeline({os.path.abspath(sklearn_example.__file__)!r})\n"
+            "compile_pipeline(pipeline)\n"
+            "print([m for m in ('sklearn', 'xgboost', 'keras', 'keras_tuner', 'tensorflow', "
+            "'pandas', 'numpy', 'joblib') if m in sys.modules])\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=120).stdout
+    assert out.strip() == "[]"
+
+
+def test_the_example_pipeline_wires_tuner_into_trainer() -> None:
+    pipeline = sklearn_example.create_pipeline(root="unused")
+    nodes = {node.id: node for node in pipeline.nodes}
+    assert set(nodes) >= {"estimator_tuner", "estimator_trainer", "xgboost_trainer"}
+    tuned = nodes["estimator_trainer"].inputs["hyperparameters"]
+    assert tuned is not None and tuned.producer_id == "estimator_tuner"

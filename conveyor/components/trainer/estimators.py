@@ -160,5 +160,9 @@ def train(*, examples: Examples, label_key: str, estimator: str,
             if name != "examples":
                 model_run.custom_properties[f"{split}_{name}"] = value
     model.custom_properties["estimator"] = estimator
+    headline = "accuracy" if task == "classification" else "rmse"
+    model_run.custom_properties["summary"] = (
+        f"eval {headline} {fitted.metrics['eval'][headline]:.4f}, "
+        f"train {fitted.metrics['train'][headline]:.4f}")
     context.logger.info("%s: train %s, eval %s (%.2f s)", estimator, fitted.metrics["train"],
                         fitted.metrics["eval"], fitted.fit_seconds)

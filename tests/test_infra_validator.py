@@ -9,12 +9,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import run_cli
 from data_helpers import PENGUINS_CSV, penguin_examples, read_csv, split_rows, write_examples
 from serving_helpers import SPECIES, tf_model, write_sklearn_model, write_tf_model
 
 from conveyor import LocalRunner, Pipeline
 from conveyor.artifacts import Examples, InfraBlessing, Model
-from conveyor.components.pusher import InfraValidator, Pusher
+from conveyor.components.pusher import InfraValidator, Pusher, views
 from conveyor.components.pusher import executor as pusher_executor
 from conveyor.components.pusher import infra as infra_executor
 from conveyor.dsl.context import ExecutionContext
@@ -126,6 +127,11 @@ def test_pipeline_infra_blesses_a_good_model_and_pushes_it(penguins: Examples,
     pushed = result["pusher"].outputs["pushed_model"][0]
     assert pushed.custom_properties["pushed"] == 1
     assert pushed.custom_properties["pushed_version"] == 1
+
+    shown = run_cli("show", str(blessing.id), "--root", str(tmp_path / "root"), check=True)
+    assert "INFRA_BLESSED: 30 requests of 4 example(s) answered; latency p50" in shown.stdout
+    section = views.infra_blessing(blessing)
+    assert section is not None and "INFRA_BLESSED: 30 requests" in section
 
 
 @pytest.mark.parametrize("variant, reason", [

@@ -67,6 +67,7 @@ TEXT_VIEWS = {
     "ExampleAnomalies": "conveyor.components.validate.views:render_text",
     "ModelEvaluation": "conveyor.components.evaluator.views:render_text",
     "ModelBlessing": "conveyor.components.evaluator.views:render_text",
+    "InfraBlessing": "conveyor.components.pusher.views:render_text",
 }
 
 

@@ -40,6 +40,7 @@ VIEWS: dict[str, list[tuple[str, str]]] = {
     "ExampleAnomalies": [("Anomalies", "conveyor.components.validate.views:anomalies")],
     "ModelEvaluation": [("Evaluation", "conveyor.components.evaluator.views:evaluation")],
     "ModelBlessing": [("Blessing", "conveyor.components.evaluator.views:blessing")],
+    "InfraBlessing": [("Infra blessing", "conveyor.components.pusher.views:infra_blessing")],
 }
 
 #: Most files listed per artifact; a larger directory ends with "... and N more".

@@ -279,3 +279,16 @@ def test_hand_written_and_tfx_hyperparameters_files_are_read(tmp_path: Path) -> 
     (tfx / "best_hyperparameters.txt").write_text("{not json")
     with pytest.raises(DataError, match=r"best_hyperparameters\.txt, line 1: not JSON"):
         read_hyperparameters(str(tfx))
+
+
+def test_keras_tuner_trials_repeat_with_the_seed(run: RunResult, tmp_path: Path,
+                                                 module_file: str) -> None:
+    output = HyperParameters(str(tmp_path / "again"))
+    tuner.search(examples=examples_of(run), module_file=module_file, tuner_fn="tuner_fn",
+                 max_trials=2, train_steps=None, eval_steps=None, custom_config={},
+                 train_split="train", eval_split="eval", seed=1, best_hyperparameters=output,
+                 context=context(tmp_path), schema=Schema(uri(run, "schema_gen", "schema")))
+    again = read_trials(output.uri)["trials"]
+    first = read_trials(uri(run, "tuner", "best_hyperparameters"))["trials"]
+    assert [t["hyperparameters"] for t in again] == [t["hyperparameters"] for t in first]
+    assert [t["score"] for t in again] == pytest.approx([t["score"] for t in first])

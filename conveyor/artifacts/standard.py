@@ -110,13 +110,18 @@ class TransformCache(Artifact):
 
 
 class Model(Artifact):
-    """A trained model.
+    """A trained model; the contract is in :mod:`conveyor.models.format`.
 
     Layout::
 
+        {uri}/model_info.json                 framework, task, label, classes, raw input features
         {uri}/Format-Serving/                 TensorFlow SavedModel with a serving_default signature
         {uri}/Format-Estimator/model.*        (scikit-learn / XGBoost) the fitted estimator
-        {uri}/Format-Estimator/signature.json its inputs and outputs
+        {uri}/Format-Keras/model.keras        (optional, Keras run_fns) the model without the
+                                              transform graph, taking transformed features
+
+    Custom properties (from the Trainer): the last epoch's metrics (``loss``, ``val_loss``,
+    ...), ``train_seconds`` and ``examples_span``.
     """
 
     TYPE_NAME = "Model"
@@ -124,12 +129,15 @@ class Model(Artifact):
 
 
 class ModelRun(Artifact):
-    """Records of one training run.
+    """Records of one training run (see :mod:`conveyor.components.trainer.run_records`).
 
     Layout::
 
-        {uri}/metrics.json                    training and validation metrics per epoch/step
-        {uri}/logs/                           TensorBoard event files (Keras)
+        {uri}/metrics.json                    {"epochs": [{"epoch": 1, "loss": ...,
+                                              "val_loss": ..., ...}, ...]} in training order
+        {uri}/logs/                           TensorBoard event files (Keras: train/, validation/)
+
+    Custom properties: the last epoch's metrics and ``train_seconds``.
     """
 
     TYPE_NAME = "ModelRun"

@@ -35,12 +35,12 @@ from conveyor.components.validate import (
     ImportSchemaGen,
     SchemaGen,
     StatisticsGen,
-    layout,
     views,
 )
 from conveyor.components.validate import anomalies as anomalies_executor
 from conveyor.components.validate import schema as schema_executor
 from conveyor.components.validate import statistics as statistics_executor
+from conveyor.data import layout
 from conveyor.data.examples import find_split_files, read_batches
 from conveyor.dsl.context import ExecutionContext
 from conveyor.errors import ArgumentError, DataError, ParameterTypeError, RunFailedError, StopRun

@@ -23,8 +23,9 @@ what ExampleGen writes):
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal
 
 import numpy as np
@@ -130,12 +131,19 @@ def _as_list_array(column: pa.Array) -> pa.Array:
     return pa.LargeListArray.from_arrays(offsets, column.drop_null(), mask=mask)
 
 
-def read_batches(files: SplitFiles, batch_rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
-    """Stream ``files`` as record batches of about ``batch_rows`` rows, in file order."""
+def read_batches(files: SplitFiles, batch_rows: int = BATCH_ROWS,
+                 kinds: Mapping[str, str] | None = None) -> Iterator[pa.RecordBatch]:
+    """Stream ``files`` as record batches of about ``batch_rows`` rows, in file order.
+
+    ``kinds``: the flat feature kinds ExampleGen recorded for TFRecord Examples
+    (:func:`conveyor.data.tf_parsing.usable_kinds`); with them, records are decoded by
+    TensorFlow's parser (:mod:`conveyor.data.tf_parsing`), else by tfx-bsl's decoder. Both give
+    the same batches.
+    """
     if files.payload == "parquet":
         yield from _parquet_batches(files, batch_rows)
     else:
-        yield from _tfrecord_batches(files, batch_rows)
+        yield from _tfrecord_batches(files, batch_rows, kinds)
 
 
 def _parquet_batches(files: SplitFiles, batch_rows: int) -> Iterator[pa.RecordBatch]:
@@ -151,27 +159,41 @@ def _parquet_batches(files: SplitFiles, batch_rows: int) -> Iterator[pa.RecordBa
                 from err
 
 
-def _tfrecord_batches(files: SplitFiles, batch_rows: int) -> Iterator[pa.RecordBatch]:
+def _tfrecord_batches(files: SplitFiles, batch_rows: int,
+                      kinds: Mapping[str, str] | None) -> Iterator[pa.RecordBatch]:
+    from conveyor.data import tf_parsing
+
+    for path in files.files:
+        if kinds:
+            yield from tf_parsing.parse_file(path, files.compression, kinds, batch_rows,
+                                             partial(_decode_file, files, path, batch_rows))
+        else:
+            yield from _decode_file(files, path, batch_rows, 0)
+
+
+def _decode_file(files: SplitFiles, path: str, batch_rows: int,
+                 skip: int) -> Iterator[pa.RecordBatch]:
+    """The records of ``path`` from record ``skip`` on, decoded by tfx-bsl."""
     import tensorflow as tf
     from tfx_bsl.coders.example_coder import ExamplesToRecordBatchDecoder
 
     decoder = ExamplesToRecordBatchDecoder()
-    for path in files.files:
-        records = (tf.data.TFRecordDataset(path, compression_type=files.compression,
-                                           buffer_size=4 << 20)
-                   .batch(batch_rows)
-                   .prefetch(2))
-        try:
-            for serialized in records.as_numpy_iterator():
-                yield decoder.DecodeBatch(list(serialized))
-        except tf.errors.OpError as err:
-            raise DataError(f"split '{files.split}': cannot read TFRecord file {path}: "
-                            f"{err.message}. Is it a {files.compression or 'uncompressed'} "
-                            f"TFRecord file?") from err
-        except (RuntimeError, ValueError, pa.ArrowException) as err:
-            raise DataError(f"split '{files.split}': file {path} holds records that are not "
-                            f"tf.train.Example protos of consistent feature types: {err}") \
-                from err
+    records = (tf.data.TFRecordDataset(path, compression_type=files.compression,
+                                       buffer_size=4 << 20)
+               .skip(skip)
+               .batch(batch_rows)
+               .prefetch(2))
+    try:
+        for serialized in records.as_numpy_iterator():
+            yield decoder.DecodeBatch(list(serialized))
+    except tf.errors.OpError as err:
+        raise DataError(f"split '{files.split}': cannot read TFRecord file {path}: "
+                        f"{err.message}. Is it a {files.compression or 'uncompressed'} "
+                        f"TFRecord file?") from err
+    except (RuntimeError, ValueError, pa.ArrowException) as err:
+        raise DataError(f"split '{files.split}': file {path} holds records that are not "
+                        f"tf.train.Example protos of consistent feature types: {err}") \
+            from err
 
 
 def beam_source(files: SplitFiles, batch_rows: int = BATCH_ROWS) -> Any:

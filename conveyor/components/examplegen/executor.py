@@ -248,6 +248,11 @@ def _publish(examples: Examples, summaries: Sequence[Summary], settings: Setting
                     with storage.open_read(summary.quarantine) as part:
                         shutil.copyfileobj(part, out)
         logger.warning("%d bad row(s) set aside in %s", quarantined, target)
+    if kinds is not None and settings.source != "tfrecord":
+        # Records ExampleGen encoded itself: a reader may rely on these kinds (and on a flat
+        # column holding one value or none per row) to parse them (conveyor.data.tf_parsing).
+        # Records imported as they were (ImportExampleGen) promise neither.
+        examples.custom_properties["feature_kinds"] = json.dumps(dict(sorted(kinds.items())))
     examples.custom_properties.update({
         "file_format": writing.FILE_FORMATS[settings.output_format],
         "payload_format": _PAYLOAD_FORMATS[settings.output_format],

@@ -47,7 +47,7 @@ from tensorflow_metadata.proto.v0 import statistics_pb2
 
 from conveyor.artifacts import Examples, ExampleStatistics
 from conveyor.components.validate import views
-from conveyor.data import layout
+from conveyor.data import layout, tf_parsing
 from conveyor.data.examples import (
     SplitFiles,
     find_split_files,
@@ -145,8 +145,9 @@ def run(examples: Examples, statistics: ExampleStatistics, exclude_splits: list[
                             " ".join(context.beam_args) or "default options")
         compute_with_beam(sources, statistics.uri, context.beam_args)
     else:
+        kinds = tf_parsing.usable_kinds(examples.custom_properties)
         for split, files in sources.items():
-            result = _in_process_split(files)
+            result = _in_process_split(files, kinds)
             layout.write_statistics(statistics.uri, split, result)
             context.logger.info("split %s: %d examples, %d features (%.2fs)", split,
                                 result.datasets[0].num_examples,
@@ -158,9 +159,10 @@ def run(examples: Examples, statistics: ExampleStatistics, exclude_splits: list[
     statistics.custom_properties["engine"] = "beam" if on_beam else "in_process"
 
 
-def _in_process_split(files: SplitFiles) -> statistics_pb2.DatasetFeatureStatisticsList:
+def _in_process_split(files: SplitFiles, kinds: Mapping[str, str] | None,
+                      ) -> statistics_pb2.DatasetFeatureStatisticsList:
     try:
-        return compute_in_process(read_batches(files))
+        return compute_in_process(read_batches(files, kinds=kinds))
     except (TypeError, ValueError, pa.ArrowException) as err:
         # TFDV raises these when a feature's type changes between batches.
         raise DataError(f"split '{files.split}' in {files.directory}: TFDV cannot compute "

@@ -144,13 +144,23 @@ class ModelRun(Artifact):
 
 
 class ModelEvaluation(Artifact):
-    """A TFMA evaluation, readable by ``tfma.load_eval_result(uri)``.
+    """A TFMA evaluation, readable by ``tfma.load_eval_result(uri)`` (with a baseline, pass
+    ``model_name="candidate"`` or ``"baseline"``).
 
     Layout::
 
-        {uri}/metrics*, {uri}/plots*          TFMA's output files
-        {uri}/eval_config.json                the EvalConfig used
-        {uri}/report.html, {uri}/slices.png   per-slice report
+        {uri}/metrics-*.tfrecord              TFMA's MetricsForSlice, per slice and model
+        {uri}/plots-*.tfrecord                TFMA's PlotsForSlice (confusion matrices, ...)
+        {uri}/validations.tfrecord            TFMA's ValidationResult: the thresholds' verdict
+        {uri}/attributions-*.tfrecord         TFMA's (empty) attributions
+        {uri}/eval_config.json                the EvalConfig TFMA ran, as completed by the
+                                              Evaluator (its own label/prediction columns)
+        {uri}/slices.json                     per slice: metrics of both models, failures;
+                                              worst slice first (read by the views)
+        {uri}/report.html, {uri}/slices.png   the per-slice report: table and bar plot
+
+    Custom properties: ``main_metric`` (the one slices are ranked by), ``slices`` (count) and a
+    one-line ``summary`` naming the worst slice.
     """
 
     TYPE_NAME = "ModelEvaluation"
@@ -164,8 +174,11 @@ class ModelBlessing(Artifact):
 
         {uri}/BLESSED  or  {uri}/NOT_BLESSED  an empty file naming the verdict
 
-    Custom properties (as TFX): ``blessed`` (1 or 0), ``current_model``, ``baseline_model``,
-    and ``reason`` (the failed thresholds and slices, or that none were configured).
+    Custom properties (as TFX): ``blessed`` (1 or 0), ``current_model`` and
+    ``current_model_id``, ``baseline_model`` and ``baseline_model_id`` (``""`` and -1 without a
+    baseline), and ``reason``: one line per failed threshold (metric, class, slice, values), or
+    that all passed, or "no thresholds configured: blessed by default"; plus notes such as
+    "no baseline model (none blessed yet): change thresholds skipped".
     """
 
     TYPE_NAME = "ModelBlessing"

@@ -24,7 +24,13 @@ from conveyor.components.trainer.hyperparameters import (
 from conveyor.components.trainer.tuner_component import EstimatorTuner, Tuner
 from conveyor.components.validate import SchemaGen, StatisticsGen
 from conveyor.dsl.context import ExecutionContext
-from conveyor.errors import ArgumentError, DataError, ModuleFileError, ParameterTypeError
+from conveyor.errors import (
+    ArgumentError,
+    DataError,
+    ExecutionError,
+    ModuleFileError,
+    ParameterTypeError,
+)
 from conveyor.examples.penguin_data_pipeline import penguins_dir
 from conveyor.orchestrators.local import RunResult
 
@@ -248,16 +254,19 @@ def call_tuner(run: RunResult, tmp: Path, module_file: str | None, tuner_fn: str
 
 def test_tuner_errors_name_the_module_and_function(run: RunResult, tmp_path: Path,
                                                    module_file: str) -> None:
-    with pytest.raises(ModuleFileError, match=r"defines no function .tunner_fn.\. Did you mean "
-                                              "'tuner_fn'"):
+    with pytest.raises(ModuleFileError) as missing:
         call_tuner(run, tmp_path, module_file, "tunner_fn")
-    with pytest.raises(ModuleFileError, match="not_a_tuner_fn returned dict, not a "
-                                              "TunerFnResult"):
+    assert str(missing.value).startswith("Tuner 'tuner' field 'tuner_fn': ")
+    assert f"{module_file} has no function 'tunner_fn'. Did you mean 'tuner_fn'?" \
+        in str(missing.value)
+    with pytest.raises(ModuleFileError, match=r"not_a_tuner_fn' of module file .* returned "
+                                              "dict, not a TunerFnResult"):
         call_tuner(run, tmp_path, module_file, "not_a_tuner_fn")
-    with pytest.raises(ModuleFileError) as error:
+    with pytest.raises(ExecutionError) as raised:
         call_tuner(run, tmp_path, module_file, "raising_tuner_fn")
-    assert "raising_tuner_fn raised KeyError: 'missing'" in str(error.value)
-    assert f"({module_file}, line " in str(error.value)
+    message = str(raised.value)
+    assert "Tuner 'tuner': tuner_fn 'raising_tuner_fn' of module file" in message
+    assert "raised KeyError at line " in message and "'missing'" in message
     with pytest.raises(ModuleFileError, match="cannot import module 'no_such_module'"):
         call_tuner(run, tmp_path, None, "no_such_module:tuner_fn")
     with pytest.raises(DataError, match="no split 'test'"):

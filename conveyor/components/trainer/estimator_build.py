@@ -71,18 +71,20 @@ def _module_suggestion(module_name: str) -> str:
 
 
 def make_estimator(cls: type, params: Mapping[str, Any], seed: int, where: str) -> Any:
-    """``cls(**params)``, with ``random_state=seed`` and ``n_jobs=1`` unless ``params`` sets
-    them. An unknown parameter name is an :class:`ExecutionError` with a did-you-mean.
+    """``cls(**params)``, with ``random_state=seed`` (and for XGBoost ``n_jobs=1``) unless
+    ``params`` sets them. An unknown parameter name is an :class:`ExecutionError` with a
+    did-you-mean.
 
-    One thread by default because nodes already run side by side, and XGBoost's default (an
-    OpenMP thread per core) spins when cores are shared: 50 rounds on the penguins took 2.5 s
-    with every thread and 0.25 s with one on a busy 2-core machine. Pass ``n_jobs`` to choose.
+    One XGBoost thread by default because nodes already run side by side, and XGBoost's own
+    default (an OpenMP thread per core) spins when cores are shared: 50 rounds on the penguins
+    took 2.5 s with every thread and 0.25 s with one on a busy 2-core machine. scikit-learn
+    already defaults to one job. Pass ``n_jobs`` to choose.
     """
     accepted = _parameter_names(cls)
     chosen = dict(params)
     if "random_state" in accepted and "random_state" not in chosen:
         chosen["random_state"] = seed
-    if "n_jobs" in accepted and "n_jobs" not in chosen:
+    if cls.__module__.split(".")[0] == "xgboost" and "n_jobs" not in chosen:
         chosen["n_jobs"] = 1
     try:
         return cls(**chosen)

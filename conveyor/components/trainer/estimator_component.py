@@ -34,8 +34,8 @@ class EstimatorTrainer(Component):
     estimator, so predicting from raw rows applies the preprocessing fitted in training.
     Feature kinds come from the schema when one is wired, else from the data.
 
-    ``estimator_params`` are passed to the estimator (``random_state=seed`` and ``n_jobs=1``
-    are added when it takes them and they are not given); values from ``hyperparameters``
+    ``estimator_params`` are passed to the estimator (``random_state=seed`` is added when it
+    takes one, and ``n_jobs=1`` for XGBoost, unless given); values from ``hyperparameters``
     (a tuner's ``best_hyperparameters.txt``) override them. Classification classes are the
     sorted distinct label values of ``train_split`` as strings. The ModelRun holds
     ``metrics.json`` (train and eval metrics: accuracy and log loss, or RMSE, MAE and R²;

@@ -10,63 +10,24 @@ directory removed after the run.
 """
 from __future__ import annotations
 
-import importlib
-import inspect
 import os
-import traceback
-from collections.abc import Callable
 from typing import Any
 
 from conveyor.artifacts import Examples, HyperParameters, Schema, TransformGraph
 from conveyor.components.trainer.args import TrainerArgs, TunerFnResult
 from conveyor.components.trainer.data import ExamplesAccessor
 from conveyor.components.trainer.hyperparameters import write_hyperparameters
+from conveyor.components.trainer.user_code import load_user_function
 from conveyor.data.examples import find_split_files
 from conveyor.data.layout import SCHEMA_FILE, split_names
 from conveyor.dsl.context import ExecutionContext
-from conveyor.dsl.loading import import_file
 from conveyor.errors import (
     ConveyorError,
     DataError,
     ExecutionError,
     ModuleFileError,
-    PipelineLoadError,
     did_you_mean,
 )
-
-
-def load_user_function(module_file: str | None, name: str, where: str) -> Callable[..., Any]:
-    """The function ``name`` of ``module_file``, or of the module of an import path
-    ``"package.module:function"``; :class:`ModuleFileError` naming the module otherwise."""
-    if module_file is not None:
-        try:
-            module = import_file(module_file)
-        except PipelineLoadError as err:
-            raise ModuleFileError(f"{where}: cannot import module file {module_file}: {err}") \
-                from err
-        function_name, source = name, module_file
-    else:
-        module_name, _, function_name = name.partition(":")
-        try:
-            module = importlib.import_module(module_name)
-        except Exception as err:
-            raise ModuleFileError(f"{where}: cannot import module '{module_name}' of '{name}': "
-                                  f"{type(err).__name__}: {err}") from err
-        source = module_name
-    function = getattr(module, function_name, None)
-    if not callable(function):
-        functions = [n for n, v in vars(module).items() if inspect.isfunction(v)]
-        raise ModuleFileError(f"{where}: {source} defines no function '{function_name}'."
-                              f"{did_you_mean(function_name, functions)} Functions there: "
-                              f"{', '.join(functions) or '(none)'}")
-    return function  # type: ignore[no-any-return]
-
-
-def _user_line(err: BaseException, function: Callable[..., Any]) -> str:
-    """``" (file, line N)"`` of the deepest frame of ``err`` in the user's file."""
-    path = inspect.getsourcefile(function)
-    lines = [f.lineno for f in traceback.extract_tb(err.__traceback__) if f.filename == path]
-    return f" ({path}, line {lines[-1]})" if lines else ""
 
 
 def seed_everything(seed: int) -> None:
@@ -83,7 +44,10 @@ def search(*, examples: Examples, module_file: str | None, tuner_fn: str,
            schema: Schema | None = None, transform_graph: TransformGraph | None = None) -> None:
     """Executor of Tuner: build the tuner with ``tuner_fn``, search, record the trials."""
     where = f"Tuner '{context.node_id}'"
-    function = load_user_function(module_file, tuner_fn, f"{where} field 'tuner_fn'")
+    try:
+        user = load_user_function(module_file, tuner_fn, role="tuner_fn")
+    except ModuleFileError as err:
+        raise ModuleFileError(f"{where} field 'tuner_fn': {err}") from err
     splits = split_names(examples)
     files = {}
     for key, split in (("train_split", train_split), ("eval_split", eval_split)):
@@ -104,14 +68,8 @@ def search(*, examples: Examples, module_file: str | None, tuner_fn: str,
         schema_file=schema_file, train_steps=train_steps, eval_steps=eval_steps,
         custom_config=dict(custom_config), seed=seed, working_dir=working_dir)
     seed_everything(seed)
-    named = f"{where}: {tuner_fn}"
-    try:
-        result = function(args)
-    except ConveyorError:
-        raise
-    except Exception as err:
-        raise ModuleFileError(f"{named} raised {type(err).__name__}: {err}"
-                              f"{_user_line(err, function)}") from err
+    named = f"{where}: tuner_fn {user.where}"
+    result = user.call(args, role=f"{where}: tuner_fn")
     tuner = _check_result(result, named)
     if max_trials is not None:
         tuner.oracle.max_trials = max_trials

@@ -341,3 +341,15 @@ def test_concurrent_pushes_get_distinct_versions(model_uri: str, tmp_path: Path)
         files = sorted(os.listdir(serving / str(version)))
         assert files == sorted(["model_info.json", *os.listdir(Path(model_uri) /
                                                                 "Format-Serving")])
+
+
+def test_base_path_edited_for_the_server_is_kept(model_uri: str, tmp_path: Path) -> None:
+    serving = tmp_path / "serving"
+    push_version(str(serving), "penguin", model_uri)
+    config = serving / "models.config"
+    config.write_text(config.read_text().replace(str(serving), "/models/penguin"))
+    push_version(str(serving), "penguin", model_uri)
+    parsed = text_format.Parse(config.read_text(), model_server_config_pb2.ModelServerConfig())
+    assert parsed.model_config_list.config[0].base_path == "/models/penguin"
+    assert config_labels(parsed) == ([1, 2], {"stable": 2})
+    assert versions_on_disk(str(serving)) == [1, 2]

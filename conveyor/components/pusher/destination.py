@@ -19,6 +19,7 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
@@ -38,9 +39,8 @@ def prepare(serving_dir: str) -> str:
     path = os.path.abspath(serving_dir)
     try:
         os.makedirs(path, exist_ok=True)
-        probe = os.path.join(path, f"{INCOMING_PREFIX}probe-{os.getpid()}")
-        os.mkdir(probe)
-        os.rmdir(probe)
+        # Not an INCOMING_PREFIX name: a push holding the lock would delete it under our feet.
+        os.rmdir(tempfile.mkdtemp(dir=path, prefix=".conveyor-probe-"))
     except OSError as err:
         raise ExecutionError(
             f"serving directory {path} is not writable ({err.strerror or err}): create it with "

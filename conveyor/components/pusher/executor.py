@@ -130,8 +130,8 @@ def push_version(serving_dir: str, model_name: str, model_uri: str, *, canary: b
             labels.pop(CANARY, None)
         versions = sorted({*before.versions, version})
         retired = destination.to_retire(versions, retain, list(labels.values()))
-        after = ServingState(model_name, base, before.platform,
-                             [v for v in versions if v not in retired], labels)
+        after = replace(before, versions=[v for v in versions if v not in retired],
+                        labels=labels)
         if server_address:
             _update_server(server_address, timeout_s, replace(before, versions=versions),
                            after, version, base)

@@ -10,10 +10,12 @@ Files kept in the model base path (TensorFlow Serving ignores non-numeric entrie
     {serving_dir}/push_history.json           every push, rollback and promotion, oldest first
 
 ``models.config`` is what a server is started with (``--model_config_file``) and what is sent to
-a running one; the history says which versions were ever ``stable`` and which were rolled back
-from, so that a rollback knows the previous *good* version. For scikit-learn and XGBoost models
-the same files record versions and labels (``model_platform`` names the framework) for whatever
-serves ``Format-Estimator``; TensorFlow Serving cannot.
+a running one. Its ``base_path`` is written by the first push (the Pusher's absolute path) and
+kept as found afterwards, so when the server sees the directory under another path (a mounted
+volume), edit it once to that path. The history says which versions were ever ``stable`` and
+which were rolled back from, so that a rollback knows the previous *good* version. For
+scikit-learn and XGBoost models the same files record versions and labels (``model_platform``
+names the framework) for whatever serves ``Format-Estimator``; TensorFlow Serving cannot.
 
 Only ``tensorflow_serving.config`` protos are imported here (no TensorFlow): the CLI reads and
 rewrites labels quickly.

@@ -36,8 +36,9 @@ def write_tf_model(uri: str, variant: str = "") -> None:
     """A penguin classifier SavedModel under ``uri/Format-Serving`` plus ``model_info.json``.
 
     ``variant``: ``""`` (follows the contract), ``"two_columns"`` (probabilities with 2
-    columns), ``"unloadable"`` (``saved_model.pb`` is not a SavedModel), ``"scale=X"``
-    (the weights scaled by X: another, different but valid model)."""
+    columns), ``"unloadable"`` (``saved_model.pb`` is not a SavedModel), ``"needs_wings"``
+    (requires a feature the penguins lack: every request fails), ``"scale=X"`` (the weights
+    scaled by X: another, different but valid model)."""
     import tensorflow as tf
 
     path = os.path.join(uri, SERVING_DIR)
@@ -51,6 +52,8 @@ def write_tf_model(uri: str, variant: str = "") -> None:
     scale = float(variant.split("=")[1]) if variant.startswith("scale=") else 1.0
     columns = 2 if variant == "two_columns" else 3
     spec = {name: tf.io.FixedLenFeature([], tf.float32, default_value=40.0) for name in FEATURES}
+    if variant == "needs_wings":
+        spec["wing_span_mm"] = tf.io.FixedLenFeature([], tf.float32)  # no default: required
 
     class PenguinModel(tf.Module):  # type: ignore[misc]
         def __init__(self) -> None:

@@ -137,6 +137,7 @@ def test_pipeline_infra_blesses_a_good_model_and_pushes_it(penguins: Examples,
 @pytest.mark.parametrize("variant, reason", [
     ("unloadable", "the model server exited"),
     ("two_columns", "'probabilities' has shape [3, 2], expected [3, 3]"),
+    ("needs_wings", "request 1: Predict failed: INVALID_ARGUMENT"),
 ])
 def test_a_model_that_does_not_load_or_answers_wrongly_is_not_blessed(
         variant: str, reason: str, penguins: Examples, tmp_path: Path) -> None:
@@ -155,7 +156,7 @@ def test_a_model_that_does_not_load_or_answers_wrongly_is_not_blessed(
     assert refusal is not None and refusal.startswith("the model is not infra-blessed: ")
     assert reason in refusal
     with open(os.path.join(blessing.uri, "latency.json"), encoding="utf-8") as f:
-        assert json.load(f)["requests"] == (0 if variant == "unloadable" else 1)
+        assert json.load(f)["requests"] == (1 if variant == "two_columns" else 0)
 
 
 def test_a_model_without_description_is_not_blessed(penguins: Examples, tmp_path: Path) -> None:

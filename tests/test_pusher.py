@@ -34,6 +34,7 @@ from conveyor.components.pusher import Pusher
 from conveyor.components.pusher import executor as pusher_executor
 from conveyor.components.pusher.destination import versions_on_disk
 from conveyor.components.pusher.executor import push_version
+from conveyor.components.pusher.labels import rollback
 from conveyor.components.pusher.model_config import read_history
 from conveyor.dsl.context import ExecutionContext
 from conveyor.errors import DataError, ExecutionError, ParameterTypeError
@@ -149,11 +150,15 @@ def test_cli_updates_the_server_when_given(model_uri: str, tmp_path: Path) -> No
     try:
         run_cli("promote", "penguin", "--serving-dir", str(serving), "--server",
                 server.address, check=True)
+        # The CLI's rollback runs the same function, here in process (TensorFlow is loaded).
+        change = rollback(str(serving), "penguin", server_address=server.address)
     finally:
         server.stop()
-    assert len(server.configs) == 1
-    assert config_labels(server.configs[0]) == ([1, 2], {"stable": 2})
+    assert (change.previous, change.stable) == (2, 1)
+    assert [config_labels(c) for c in server.configs] == [([1, 2], {"stable": 2}),
+                                                          ([1, 2], {"stable": 1})]
     assert server.configs[0].model_config_list.config[0].base_path == str(serving)
+    assert read_config(serving) == ([1, 2], {"stable": 1})
 
 
 def test_retention_keeps_the_newest_and_every_labelled_version(model_uri: str,
@@ -275,6 +280,7 @@ def test_contradictory_or_missing_verdicts(model_uri: str, tmp_path: Path) -> No
 WORKER = """
 import os, shutil, sys, time
 from conveyor.components.pusher.executor import push_version
+from conveyor.components.pusher.labels import rollback
 serving, model, marker, delay, go = sys.argv[1:6]
 def slow_copy(src, dst):
     with open(marker, "a") as f:

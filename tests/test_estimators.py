@@ -23,6 +23,7 @@ from conveyor.components.examplegen import CsvExampleGen
 from conveyor.components.trainer import estimators
 from conveyor.components.trainer.estimator_component import EstimatorTrainer
 from conveyor.components.trainer.estimators import BOOSTER_FILE, load_estimator
+from conveyor.components.trainer.run_records import final_metrics, read_metrics
 from conveyor.components.validate import SchemaGen, StatisticsGen
 from conveyor.dsl.context import ExecutionContext
 from conveyor.errors import (
@@ -128,13 +129,25 @@ def test_sklearn_and_xgboost_classify_penguins_well(run: RunResult) -> None:
         record = metrics(run, node)
         assert record["eval"]["accuracy"] > 0.9, (node, record["eval"])
         assert record["train"]["examples"] + record["eval"]["examples"] == 344
-        properties = run[node].outputs["model_run"][0].custom_properties
-        assert properties["eval_accuracy"] == pytest.approx(record["eval"]["accuracy"], abs=1e-5)
-        assert properties["eval_log_loss"] == pytest.approx(record["eval"]["log_loss"], abs=1e-5)
-    rounds = metrics(run, "xgboost")["history"]
-    assert len(rounds["train"]["mlogloss"]) == len(rounds["eval"]["mlogloss"]) == 20
-    # Boosting lowers the training loss round after round.
-    assert rounds["train"]["mlogloss"][-1] < rounds["train"]["mlogloss"][0]
+        for output in ("model", "model_run"):
+            properties = run[node].outputs[output][0].custom_properties
+            assert properties["val_accuracy"] == pytest.approx(record["eval"]["accuracy"],
+                                                               abs=1e-5)
+            assert properties["val_log_loss"] == pytest.approx(record["eval"]["log_loss"],
+                                                               abs=1e-5)
+            assert properties["accuracy"] == pytest.approx(record["train"]["accuracy"],
+                                                           abs=1e-5)
+    # The ModelRun's metrics.json reads as the Keras Trainer's does: one epoch per boosting
+    # round, the last with the final metrics.
+    rounds = read_metrics(uri(run, "xgboost", "model_run"))
+    assert [e["epoch"] for e in rounds] == list(range(1, 21))
+    first_loss, last_loss = rounds[0]["mlogloss"], rounds[-1]["mlogloss"]
+    assert first_loss is not None and last_loss is not None
+    assert first_loss > last_loss  # boosting lowers the loss
+    assert "val_mlogloss" in rounds[0]
+    assert final_metrics(rounds)["val_accuracy"] == metrics(run, "xgboost")["eval"]["accuracy"]
+    (single,) = read_metrics(uri(run, "logistic", "model_run"))
+    assert single["val_log_loss"] == metrics(run, "logistic")["eval"]["log_loss"]
 
 
 def test_regression_reports_rmse_and_leaves_out_rows_without_label(run: RunResult) -> None:

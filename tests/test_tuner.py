@@ -149,7 +149,7 @@ def test_estimator_tuner_records_every_trial_and_the_best(run: RunResult) -> Non
     assert scores == [t["metrics"]["eval"]["log_loss"] for t in record["trials"]]
     assert len(set(scores)) == 3  # C changes the fit
     best = min(range(3), key=lambda i: scores[i])
-    assert (record["metric"], record["direction"]) == ("eval_log_loss", "min")
+    assert (record["metric"], record["direction"]) == ("val_log_loss", "min")
     assert record["best_trial"] == str(best)
     assert read_hyperparameters(output) == {"C": C_VALUES[best]}
     properties = run["estimator_tuner"].outputs["best_hyperparameters"][0].custom_properties

@@ -38,9 +38,10 @@ class EstimatorTrainer(Component):
     takes one, and ``n_jobs=1`` for XGBoost, unless given); values from ``hyperparameters``
     (a tuner's ``best_hyperparameters.txt``) override them. Classification classes are the
     sorted distinct label values of ``train_split`` as strings. The ModelRun holds
-    ``metrics.json`` (train and eval metrics: accuracy and log loss, or RMSE, MAE and R²;
-    XGBoost's per-round history) and the same metrics as custom properties
-    (``eval_accuracy``, ...).
+    ``metrics.json`` (as the Keras Trainer's: ``epochs``, one per XGBoost round; plus train
+    and eval metrics: accuracy and log loss, or RMSE, MAE and R²); the final metrics are
+    custom properties of the model and the run, named as Keras names them (``accuracy``,
+    ``val_accuracy``, ``val_log_loss``, ...).
     """
 
     examples: Channel[Examples] = Input(description="the data: train_split and eval_split")

@@ -58,6 +58,29 @@ class FitResult:
     history: dict[str, dict[str, list[float]]]
     fit_seconds: float
 
+    def final(self) -> dict[str, float]:
+        """The metrics named as Keras names them: training metrics plain (``accuracy``),
+        eval metrics with ``val_`` (``val_accuracy``); the example counts left out."""
+        return {**{name: value for name, value in self.metrics["train"].items()
+                   if name != "examples"},
+                **{f"val_{name}": value for name, value in self.metrics["eval"].items()
+                   if name != "examples"}}
+
+    def epochs(self) -> list[dict[str, float]]:
+        """The ModelRun's ``epochs`` (see :mod:`conveyor.components.trainer.run_records`): one
+        per XGBoost boosting round with XGBoost's own metrics (``mlogloss``,
+        ``val_mlogloss``), else one; the last also holds :meth:`final`."""
+        train, evaluation = self.history.get("train", {}), self.history.get("eval", {})
+        rounds = max((len(v) for v in (*train.values(), *evaluation.values())), default=1)
+        epochs: list[dict[str, float]] = []
+        for index in range(rounds):
+            epoch: dict[str, float] = {"epoch": index + 1}
+            epoch.update({name: values[index] for name, values in train.items()})
+            epoch.update({f"val_{name}": values[index] for name, values in evaluation.items()})
+            epochs.append(epoch)
+        epochs[-1].update(self.final())
+        return epochs
+
 
 def load_training_data(examples_uri: str, splits: list[str], *, schema_uri: str | None,
                        label_key: str, features: list[str] | None, task: Task,

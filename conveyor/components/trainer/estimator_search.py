@@ -98,10 +98,10 @@ def search(*, examples: Examples, label_key: str, estimator: str,
         raise ExecutionError(f"{where}: every one of the {len(trials)} trials failed; the "
                              f"first: {trials[0]['error']}")
     write_hyperparameters(best_hyperparameters.uri, best["hyperparameters"], trials,
-                          metric=f"eval_{metric}", direction=direction,
+                          metric=f"val_{metric}", direction=direction,
                           best_trial=best["trial"])
     best_hyperparameters.custom_properties.update(
-        {"metric": f"eval_{metric}", "best_score": best["score"], "trials": len(trials),
+        {"metric": f"val_{metric}", "best_score": best["score"], "trials": len(trials),
          "summary": f"best {best['hyperparameters']} eval {metric} {best['score']:.4f}"})
 
 

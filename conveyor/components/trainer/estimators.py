@@ -34,7 +34,7 @@ from conveyor.models.format import (
 
 #: XGBoost's own serialisation of the booster, next to the pickled pipeline.
 BOOSTER_FILE = "booster.ubj"
-#: The ModelRun's record of a fit: metrics per split, XGBoost's per-round history, the params.
+#: The ModelRun's record of a fit (the Keras Trainer's file, with more keys).
 METRICS_FILE = "metrics.json"
 
 
@@ -128,7 +128,11 @@ def train(*, examples: Examples, label_key: str, estimator: str,
           hyperparameters: HyperParameters | None = None) -> None:
     """Executor of EstimatorTrainer: fit the preprocessing and the estimator on
     ``train_split``, score both splits, save the pipeline as ``model`` and the metrics as
-    ``model_run`` (``metrics.json`` and custom properties such as ``eval_accuracy``)."""
+    ``model_run``: ``metrics.json`` in the ModelRun layout of
+    :mod:`~conveyor.components.trainer.run_records` (``epochs``, here one per XGBoost round or
+    a single one) plus ``train``/``eval`` metrics, the estimator, its params and the seed; the
+    final metrics (``accuracy``, ``val_accuracy``, ...) as custom properties of both
+    artifacts, named as the Keras Trainer names them."""
     where = f"EstimatorTrainer '{context.node_id}'"
     cls = import_estimator(estimator, f"{where} field 'estimator'")
     params = dict(estimator_params)
@@ -149,17 +153,17 @@ def train(*, examples: Examples, label_key: str, estimator: str,
     info = data.model_info()
     info.extra = {"estimator": estimator, "params": params}
     save_estimator(model.uri, fitted.estimator, info)
-    record = {"estimator": estimator, "params": params, "seed": seed,
-              "train": fitted.metrics["train"], "eval": fitted.metrics["eval"],
-              "history": fitted.history, "fit_seconds": fitted.fit_seconds,
-              "rows_without_label": data.dropped}
+    record = {"epochs": fitted.epochs(), "estimator": estimator, "params": params,
+              "seed": seed, "train": fitted.metrics["train"], "eval": fitted.metrics["eval"],
+              "fit_seconds": fitted.fit_seconds, "rows_without_label": data.dropped}
     with open(os.path.join(model_run.uri, METRICS_FILE), "w", encoding="utf-8") as f:
-        json.dump(record, f, indent=2, sort_keys=True)
-    for split in ("train", "eval"):
-        for name, value in fitted.metrics[split].items():
-            if name != "examples":
-                model_run.custom_properties[f"{split}_{name}"] = value
+        json.dump(record, f, indent=1, sort_keys=True)
+    for artifact in (model, model_run):
+        artifact.custom_properties.update(fitted.final())
+        artifact.custom_properties["train_seconds"] = round(fitted.fit_seconds, 3)
     model.custom_properties["estimator"] = estimator
+    if examples.span is not None:
+        model.custom_properties["examples_span"] = int(examples.span)
     headline = "accuracy" if task == "classification" else "rmse"
     model_run.custom_properties["summary"] = (
         f"eval {headline} {fitted.metrics['eval'][headline]:.4f}, "

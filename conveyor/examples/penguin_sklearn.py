@@ -18,8 +18,7 @@ from __future__ import annotations
 
 from conveyor import Pipeline, RuntimeParameter
 from conveyor.components.examplegen import CsvExampleGen
-from conveyor.components.trainer.estimator_component import EstimatorTrainer
-from conveyor.components.trainer.tuner_component import EstimatorTuner
+from conveyor.components.trainer import EstimatorTrainer, EstimatorTuner
 from conveyor.components.validate import SchemaGen, StatisticsGen
 from conveyor.examples.penguin_data_pipeline import penguins_dir
 

@@ -380,6 +380,55 @@ def test_run_fn_that_does_not_describe_its_model(trained: Trained, tmp_path: Pat
         call_trainer(trained, tmp_path, path)
 
 
+CONSTANT_MODEL = """
+    import json, os
+    import tensorflow as tf
+
+    class Constant(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+        def serve(self, examples):
+            return {"probabilities": tf.ones([tf.shape(examples)[0], 3]) / 3}
+
+    def run_fn(args):
+        with open(os.path.join(args.model_run_dir, "args.json"), "w") as f:
+            json.dump({"hyperparameters": args.hyperparameters, "seed": args.seed,
+                       "custom_config": args.custom_config,
+                       "train_files": args.train_files}, f)
+        module = Constant()
+        tf.saved_model.save(module, args.serving_model_dir,
+                            signatures={"serving_default": module.serve})
+        args.describe_model(task="classification", label_key=LABEL,
+                            classes=["Adelie", "Chinstrap", "Gentoo"])
+"""
+
+
+def test_hyperparameters_artifact_reaches_run_fn_and_features_come_from_the_schema(
+        trained: Trained, tmp_path: Path) -> None:
+    """A run_fn without training records still publishes (empty metrics.json); the
+    HyperParameters file arrives as args.hyperparameters; raw features come from the schema."""
+    tuned = HyperParameters(str(tmp_path / "hp"))
+    os.makedirs(tuned.uri)
+    (tmp_path / "hp" / "best_hyperparameters.txt").write_text('{"learning_rate": 0.05}')
+    path = write_module(tmp_path, CONSTANT_MODEL.replace("LABEL", "'species'"))
+    model, model_run = call_trainer(trained, tmp_path, path, seed=7, hyperparameters=tuned)
+    recorded = json.loads((tmp_path / "model_run" / "args.json").read_text())
+    assert recorded["hyperparameters"] == {"learning_rate": 0.05}
+    assert recorded["seed"] == 7
+    assert recorded["train_files"] == [os.path.join(trained.transformed_uri, "Split-train",
+                                                    "*.gz")]
+    assert read_epochs(model_run.uri) == []
+    info = read_model_info(model.uri)
+    assert info.features == {"island": "string", "sex": "string", "bill_length_mm": "float",
+                             "bill_depth_mm": "float", "flipper_length_mm": "int",
+                             "body_mass_g": "int", "year": "int"}
+
+
+def test_described_label_must_be_a_raw_column(trained: Trained, tmp_path: Path) -> None:
+    path = write_module(tmp_path, CONSTANT_MODEL.replace("LABEL", "'kind'"))
+    with pytest.raises(DataError, match=r"label 'kind' is not a column of the data \(schema "):
+        call_trainer(trained, tmp_path, path)
+
+
 def test_label_absent_from_the_data(trained: Trained, tmp_path: Path) -> None:
     path = write_module(tmp_path, """
         def run_fn(args):

@@ -16,7 +16,6 @@ Any error is raised, so the launcher publishes nothing and marks the execution f
 """
 from __future__ import annotations
 
-import json
 import os
 import random
 import sys
@@ -26,6 +25,7 @@ from typing import Any
 from conveyor.artifacts import Examples, HyperParameters, Model, ModelRun, Schema, TransformGraph
 from conveyor.components.trainer.args import TrainerArgs
 from conveyor.components.trainer.data import ExamplesAccessor
+from conveyor.components.trainer.hyperparameters import read_hyperparameters
 from conveyor.components.trainer.run_records import (
     METRICS_FILE,
     final_metrics,
@@ -39,8 +39,6 @@ from conveyor.data.layout import SCHEMA_FILE, read_schema_file
 from conveyor.dsl.context import ExecutionContext
 from conveyor.errors import DataError, ExecutionError
 from conveyor.models.format import SERVING_DIR, ModelInfo, write_model_info
-
-HYPERPARAMETERS_FILE = "best_hyperparameters.txt"
 
 
 def run(examples: Examples, model: Model, model_run: ModelRun, context: ExecutionContext, *,
@@ -63,7 +61,7 @@ def run(examples: Examples, model: Model, model_run: ModelRun, context: Executio
         schema_file=schema_file,
         train_steps=train_steps,
         eval_steps=eval_steps,
-        hyperparameters=read_hyperparameters(hyperparameters) if hyperparameters else {},
+        hyperparameters=read_hyperparameters(hyperparameters.uri) if hyperparameters else {},
         custom_config=dict(custom_config or {}),
         seed=seed,
     )
@@ -95,27 +93,6 @@ def _patterns(examples: Examples, split: str, field: str) -> list[str]:
         raise DataError(f"Trainer.{field}='{split}': {err}. Choose one of the splits of the "
                         f"Examples ({', '.join(examples.split_names or []) or 'none recorded'})"
                         ) from err
-
-
-def read_hyperparameters(artifact: HyperParameters) -> dict[str, Any]:
-    """The JSON object in ``{uri}/best_hyperparameters.txt`` (a keras-tuner
-    ``HyperParameters.get_config()``'s ``values`` are taken when that is what it holds)."""
-    path = os.path.join(artifact.uri, HYPERPARAMETERS_FILE)
-    try:
-        with open(path, encoding="utf-8") as f:
-            values = json.load(f)
-    except FileNotFoundError:
-        raise DataError(f"HyperParameters artifact has no {path}") from None
-    except json.JSONDecodeError as err:
-        raise DataError(f"{path}: not JSON ({err}); write a JSON object of name -> value") \
-            from err
-    if isinstance(values, dict) and isinstance(values.get("values"), dict) \
-            and "space" in values:
-        values = values["values"]
-    if not isinstance(values, dict):
-        raise DataError(f"{path} holds a {type(values).__name__}, not a JSON object of "
-                        f"hyperparameter name -> value")
-    return values
 
 
 def seed_everything(seed: int) -> None:

@@ -147,3 +147,39 @@ def write_constant_model(uri: str, classes: list[str]) -> ModelInfo:
 def stored_model(source: str, model: Out[Model]) -> None:
     """Publishes a copy of the model directory ``source`` (written by a function above)."""
     shutil.copytree(source, model.uri, dirs_exist_ok=True)
+
+
+def write_regression_model(uri: str, train: pd.DataFrame, label: str = "body_mass_g") -> ModelInfo:
+    """Fit and write a scikit-learn regressor of ``label`` from the other measurements."""
+    import joblib
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LinearRegression
+    from sklearn.pipeline import make_pipeline
+
+    features = [n for n in NUMERIC if n != label]
+    rows = train[train[label].notna()]
+    pipeline = make_pipeline(SimpleImputer(), LinearRegression())
+    pipeline.fit(rows[features], rows[label])
+    os.makedirs(os.path.join(uri, ESTIMATOR_DIR), exist_ok=True)
+    joblib.dump(pipeline, os.path.join(uri, ESTIMATOR_DIR, ESTIMATOR_FILE))
+    info = ModelInfo(framework="sklearn", task="regression", label_key=label,
+                     features={n: "float" for n in features})
+    write_model_info(uri, info)
+    return info
+
+
+def write_xgboost_model(uri: str, train: pd.DataFrame) -> ModelInfo:
+    """Fit and write an XGBoost classifier on the measurements (it takes missing values)."""
+    import joblib
+    from xgboost import XGBClassifier
+
+    classes = classes_of(train)
+    labels = [classes.index(str(v)) for v in train[LABEL]]
+    model = XGBClassifier(n_estimators=20, max_depth=3)
+    model.fit(train[NUMERIC], labels)
+    os.makedirs(os.path.join(uri, ESTIMATOR_DIR), exist_ok=True)
+    joblib.dump(model, os.path.join(uri, ESTIMATOR_DIR, ESTIMATOR_FILE))
+    info = ModelInfo(framework="xgboost", task="classification", label_key=LABEL,
+                     features={n: "float" for n in NUMERIC}, classes=classes)
+    write_model_info(uri, info)
+    return info

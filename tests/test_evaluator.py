@@ -30,10 +30,12 @@ from model_fixtures import (
     stored_model,
     write_constant_model,
     write_keras_model,
+    write_regression_model,
     write_sklearn_model,
+    write_xgboost_model,
 )
 
-from conveyor import LocalRunner, Pipeline
+from conveyor import LatestBlessedModel, LocalRunner, Pipeline, RuntimeParameter
 from conveyor.artifacts import Examples, Model, ModelBlessing, ModelEvaluation
 from conveyor.components.evaluator import Evaluator, eval_config
 from conveyor.components.evaluator import executor as evaluator_executor
@@ -158,7 +160,7 @@ def test_predictors_of_every_framework_answer_like_their_models(world: World) ->
     sklearn = load_predictor(world.good_sklearn)
     probabilities = sklearn.predict(examples)["probabilities"]
     estimator = joblib.load(os.path.join(world.good_sklearn, "Format-Estimator", "model.joblib"))
-    frame = examples_to_frame(examples, list(sklearn.info.features))
+    frame = examples_to_frame(examples, list(estimator.feature_names_in_))
     np.testing.assert_allclose(probabilities, estimator.predict_proba(frame), rtol=1e-5)
     assert frame["sex"].isna().sum() == world.eval_table.column("sex").null_count > 0
     assert accuracy_of(probabilities, labels, sklearn.info.classes or []) > 0.9
@@ -170,6 +172,27 @@ def test_predictors_of_every_framework_answer_like_their_models(world: World) ->
     assert accuracy_of(keras_probabilities, labels, keras.info.classes or []) > 0.9
     constant = load_predictor(world.constant).predict(examples[:5])["probabilities"]
     assert (constant == constant[0]).all()
+
+
+def test_xgboost_and_regression_predictors(world: World) -> None:
+    import joblib
+
+    train = split_rows(read_csv(PENGUINS_CSV))["train"].to_pandas()
+    examples = serialized_eval(world)
+    xgb_dir, regression_dir = world.root / "xgboost", world.root / "regression"
+    os.makedirs(xgb_dir)
+    os.makedirs(regression_dir)
+    write_xgboost_model(str(xgb_dir), train)
+    predictor = load_predictor(str(xgb_dir))
+    probabilities = predictor.predict(examples)["probabilities"]
+    assert predictor.info.framework == "xgboost" and probabilities.shape == (len(examples), 3)
+    assert accuracy_of(probabilities, eval_species(world), predictor.info.classes or []) > 0.9
+    write_regression_model(str(regression_dir), train)
+    regression = load_predictor(str(regression_dir))
+    predictions = regression.predict(examples)["predictions"]
+    estimator = joblib.load(regression_dir / "Format-Estimator" / "model.joblib")
+    frame = examples_to_frame(examples, list(estimator.feature_names_in_))
+    np.testing.assert_allclose(predictions, estimator.predict(frame), rtol=1e-5)
 
 
 def test_blessed_model_passes_value_thresholds_without_a_baseline(
@@ -300,41 +323,112 @@ def test_bad_input_is_a_clear_error(world: World, problem: str, tmp_path: Path) 
         evaluate(world, f"bad_{problem}", model, config)
 
 
+def test_regression_model_with_an_error_bound(world: World) -> None:
+    train = split_rows(read_csv(PENGUINS_CSV))["train"].to_pandas()
+    model = world.root / "regression_eval"
+    os.makedirs(model)
+    write_regression_model(str(model), train)
+    outcome = evaluate(world, "regression", str(model), eval_config(
+        "body_mass_g", slices=[[], ["species"]], metrics=["example_count", "mae", "mse"],
+        thresholds={"mae": {"upper_bound": 400.0}}))
+    summary = Summary.load(outcome.evaluation.uri)
+    assert summary.main_metric == "mae" and not summary.higher_is_better
+    values = [row.metrics["mae"] for row in summary.rows]
+    assert values == sorted(values, reverse=True)  # worst (largest error) first
+    assert 100 < values[-1] and values[0] < 400  # grams: a real, imperfect fit
+    assert outcome.blessing.custom_properties["blessed"] == 1
+    unlabelled = world.eval_table.column("body_mass_g").null_count
+    assert unlabelled > 0  # the penguins have a few unweighed birds: left out, and said so
+    assert (f"{unlabelled} of {world.eval_table.num_rows} examples have no 'body_mass_g' label "
+            f"and were left out") in str(outcome.blessing.custom_properties["reason"])
+    overall = next(row for row in summary.rows if row.slice == "Overall")
+    assert overall.metrics["example_count"] == world.eval_table.num_rows - unlabelled
+    assert {row.slice for row in summary.rows} == {"Overall", "species=Adelie",
+                                                   "species=Chinstrap", "species=Gentoo"}
+
+
+def test_declarations_and_views_import_no_ml_library() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from conveyor.components.evaluator import Evaluator, eval_config\n"
+            "import conveyor.components.evaluator.views, conveyor.models.predict\n"
+            "from conveyor.components.examplegen import CsvExampleGen\n"
+            "from conveyor import Out, component\n"
+            "from conveyor.artifacts import Model\n"
+            "@component\n"
+            "def train(model: Out[Model]) -> None: ...\n"
+            "gen = CsvExampleGen(input_base='x')\n"
+            "Evaluator(examples=gen.outputs.examples, model=train().outputs.model,"
+            " eval_config=eval_config('species', slices=[['island']]))\n"
+            "heavy = ('tensorflow', 'tensorflow_model_analysis', 'apache_beam', 'pyarrow', "
+            "'pandas', 'tfx_bsl', 'sklearn', 'joblib', 'matplotlib')\n"
+            "print(sorted(m for m in sys.modules\n"
+            "             if m.split('.')[0] in heavy or m.startswith('google.protobuf')))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
+
+
 @pytest.fixture(scope="module")
-def pipeline_run(world: World) -> RunResult:
-    """Examples -> candidate (shuffled labels) and baseline (good) models -> Evaluator with a
-    per-class AUC change threshold, through the LocalRunner."""
+def pipeline_runs(world: World) -> list[RunResult]:
+    """Examples -> model -> Evaluator whose baseline is the latest blessed model, run twice:
+    first with the good model (nothing blessed yet), then with the shuffled-label one."""
     examples = penguin_examples(source=PENGUINS_CSV)
-    candidate = stored_model(source=world.shuffled_sklearn, id="candidate")
-    baseline = stored_model(source=world.good_sklearn, id="baseline")
+    model = stored_model(source=RuntimeParameter("model_dir", str, default=world.good_sklearn),
+                         id="trainer")
+    latest = LatestBlessedModel(model_from=model, blessing_from="evaluator")
     evaluate_node = Evaluator(
-        examples=examples.outputs.examples, model=candidate.outputs.model,
-        baseline_model=baseline.outputs.model,
-        eval_config=eval_config(slices=[[], ["island"]], metrics=["example_count", "auc"],
-                                thresholds={"auc": {"change_relative": -0.1}}))
-    pipeline = Pipeline("evaluate", [examples, candidate, baseline, evaluate_node],
+        examples=examples.outputs.examples, model=model.outputs.model,
+        baseline_model=latest.outputs.model,
+        eval_config=eval_config(slices=[[], ["island"]],
+                                metrics=["example_count", "accuracy", "auc"],
+                                thresholds={"accuracy": {"lower_bound": 0.8},
+                                            "auc": {"change_relative": -0.1}}),
+        id="evaluator")
+    pipeline = Pipeline("evaluate", [examples, model, latest, evaluate_node],
                         root=str(world.root / "pipeline"))
-    return LocalRunner().run(pipeline)
+    runner = LocalRunner()
+    return [runner.run(pipeline, parameters={"model_dir": source})
+            for source in (world.good_sklearn, world.shuffled_sklearn)]
 
 
-def test_change_threshold_against_a_baseline_in_a_pipeline(pipeline_run: RunResult) -> None:
-    blessing = pipeline_run["evaluator"].outputs["blessing"][0]
-    evaluation = pipeline_run["evaluator"].outputs["evaluation"][0]
+def test_first_run_has_no_baseline_and_says_so(pipeline_runs: list[RunResult]) -> None:
+    first = pipeline_runs[0]
+    properties = first["evaluator"].outputs["blessing"][0].custom_properties
+    assert properties["blessed"] == 1
+    assert properties["baseline_model"] == "" and properties["baseline_model_id"] == -1
+    assert properties["current_model_id"] == first["trainer"].outputs["model"][0].id
+    assert f"{NO_BASELINE}: change thresholds skipped" in str(properties["reason"])
+
+
+def test_worse_model_fails_against_the_blessed_baseline(pipeline_runs: list[RunResult]) -> None:
+    first, second = pipeline_runs
+    blessing = second["evaluator"].outputs["blessing"][0]
+    evaluation = second["evaluator"].outputs["evaluation"][0]
     properties = blessing.custom_properties
     assert properties["blessed"] == 0
-    assert properties["current_model"] == pipeline_run["candidate"].outputs["model"][0].uri
-    baseline = pipeline_run["baseline"].outputs["model"][0]
+    assert properties["current_model"] == second["trainer"].outputs["model"][0].uri
+    baseline = first["trainer"].outputs["model"][0]
     assert properties["baseline_model"] == baseline.uri
     assert properties["baseline_model_id"] == baseline.id
     reason = str(properties["reason"])
-    assert "auc[" in reason and "on slice Overall: change vs baseline" in reason
-    assert "relative change -0.1" in reason
+    assert "auc[Adelie] on slice Overall: change vs baseline" in reason
+    assert "breaks the allowed relative change -0.1" in reason
+    assert "accuracy on slice island=Biscoe:" in reason and "below the lower bound 0.8" in reason
+    # Torgersen holds only Adelie penguins: AUC is 0 for both models there, and TFMA fails a
+    # relative change from 0; the reason says why.
+    torgersen = [line for line in reason.splitlines() if "slice island=Torgersen:" in line]
+    assert torgersen and all("a relative change from a baseline of 0 is undefined" in line
+                             for line in torgersen)
     with open(os.path.join(evaluation.uri, "eval_config.json"), encoding="utf-8") as f:
         models = json.load(f)["evalConfig"]["modelSpecs"]
     assert [m.get("isBaseline", False) for m in models] == [False, True]
 
 
-def test_views_show_worst_slices_and_the_verdict(pipeline_run: RunResult) -> None:
+def test_views_show_worst_slices_and_the_verdict(pipeline_runs: list[RunResult]) -> None:
+    pipeline_run = pipeline_runs[1]
     evaluation = pipeline_run["evaluator"].outputs["evaluation"][0]
     blessing = pipeline_run["evaluator"].outputs["blessing"][0]
     shown = run_cli("show", str(evaluation.id), "--root", pipeline_run.root, check=True).stdout

@@ -12,8 +12,9 @@ raw features (see :mod:`conveyor.models.format`).
 - **TensorFlow**: the ``serving_default`` signature of ``Format-Serving/`` is called on batches
   of :data:`BATCH_SIZE` examples; every output of the signature is returned.
 - **scikit-learn / XGBoost**: the examples are decoded with tfx-bsl's
-  ``ExamplesToRecordBatchDecoder`` into a ``pandas.DataFrame`` with one column per feature of
-  ``ModelInfo.features`` (single-value lists flattened, a missing value as ``None``/NaN, bytes
+  ``ExamplesToRecordBatchDecoder`` into a ``pandas.DataFrame`` with one column per feature the
+  estimator was fitted with (``feature_names_in_``, else ``ModelInfo.features``; single-value
+  lists flattened, a missing value as ``None``/NaN, bytes
   decoded as UTF-8 text), then ``predict_proba`` (classification) or ``predict`` (regression)
   of ``Format-Estimator/model.joblib`` is called.
 
@@ -172,11 +173,22 @@ class EstimatorPredictor:
         """The model's description."""
         return self._info
 
+    def feature_order(self) -> list[str]:
+        """The columns the estimator takes, in the order it was fitted with.
+
+        ``model_info.json`` stores features sorted by name; estimators fitted on a DataFrame
+        record their own order (``feature_names_in_``), which XGBoost insists on.
+        """
+        fitted = getattr(self._estimator, "feature_names_in_", None)
+        if fitted is not None:
+            return [str(name) for name in fitted]
+        return list(self._info.features)
+
     def predict(self, serialized_examples: Sequence[bytes]) -> dict[str, NDArray[Any]]:
         """``predict_proba`` or ``predict`` of the estimator on the decoded raw features."""
         if not serialized_examples:
             return {self._info.output_key: _empty(self._info)}
-        frame = examples_to_frame(serialized_examples, list(self._info.features))
+        frame = examples_to_frame(serialized_examples, self.feature_order())
         if self._info.task == "classification":
             value = np.asarray(self._estimator.predict_proba(frame), dtype=np.float32)
         else:

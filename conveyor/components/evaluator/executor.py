@@ -190,15 +190,25 @@ def _drop_change_thresholds(proto: Any) -> None:
                 del metrics_spec.thresholds[name]
 
 
-def _labels(table: pa.Table, label_key: str, info: ModelInfo, where: str) -> NDArray[Any]:
-    frame = examples_to_frame_from_table(table, [label_key])
-    values = frame[label_key]
-    if values.isna().any():
-        raise DataError(f"{int(values.isna().sum())} of {len(values)} examples ({where}) have no "
-                        f"value for the label '{label_key}'; drop them before evaluating")
+def _labelled(table: pa.Table, serialized: list[bytes], label_key: str, info: ModelInfo,
+              where: str, notes: list[str]) -> tuple[pa.Table, list[bytes], NDArray[Any]]:
+    """The examples that have a label, and their labels (class indices for classification).
+    Unlabelled examples are left out, and a note says how many."""
+    values = examples_to_frame_from_table(table, [label_key])[label_key]
+    present = values.notna().to_numpy()
+    if not present.any():
+        raise DataError(f"none of the {len(values)} examples ({where}) has a value for the label "
+                        f"'{label_key}'; evaluate on labelled data")
+    if not present.all():
+        notes.append(f"{int((~present).sum())} of {len(values)} examples have no "
+                     f"'{label_key}' label and were left out")
+        table = table.filter(pa.array(present))
+        serialized = [s for s, keep in zip(serialized, present, strict=True) if keep]
+        values = values[present]
     if info.task == "classification":
-        return np.asarray([info.class_index(v) for v in values], dtype=np.int64)
-    return np.asarray(values, dtype=np.float64)
+        return table, serialized, np.asarray([info.class_index(v) for v in values],
+                                             dtype=np.int64)
+    return table, serialized, np.asarray(values, dtype=np.float64)
 
 
 def examples_to_frame_from_table(table: pa.Table, names: Sequence[str]) -> pd.DataFrame:
@@ -325,11 +335,12 @@ def evaluate(*, examples: Examples, model: Model, evaluation: ModelEvaluation,
     proto, label_key = complete_config(
         tfma, eval_config, info, has_baseline=baseline is not None,
         columns=table.column_names, schema=schema, where=where)
+    table, serialized, labels = _labelled(table, serialized, label_key, info, where, notes)
     slicing = sorted({k for s in proto.slicing_specs
                       for k in [*s.feature_keys, *s.feature_values]})
     frame = examples_to_frame_from_table(table, slicing) if slicing else pd.DataFrame(
         index=range(table.num_rows))
-    frame[LABEL] = _labels(table, label_key, info, where)
+    frame[LABEL] = labels
     frame[CANDIDATE] = _prediction_column(candidate, serialized)
     models = [CANDIDATE_NAME]
     if baseline is not None:

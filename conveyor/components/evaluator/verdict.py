@@ -119,9 +119,14 @@ def failures(result: Any, classes: Sequence[str] | None, candidate: SliceMetrics
             value = failure.metric_value.double_value.value
             threshold = failure.metric_threshold
             if key.is_diff:
-                found.append(Failure(label, where, value, _bound(threshold),
-                                     candidate.get(where, {}).get(label),
-                                     baseline.get(where, {}).get(label)))
+                base = baseline.get(where, {}).get(label)
+                bound = _bound(threshold)
+                if threshold.change_threshold.HasField("relative") and not base:
+                    bound += (": a relative change from a baseline of 0 is undefined, which "
+                              "TFMA counts as a failure (use change_absolute for a metric that "
+                              "can be 0, such as AUC on a slice holding one class)")
+                found.append(Failure(label, where, value, bound,
+                                     candidate.get(where, {}).get(label), base))
             else:
                 found.append(Failure(label, where, value, _bound(threshold)))
     return found

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import run_cli
 
 from conveyor import LocalRunner, Pipeline
 from conveyor.artifacts import Examples, HyperParameters, Schema
@@ -33,6 +34,7 @@ from conveyor.errors import (
 )
 from conveyor.examples.penguin_data_pipeline import penguins_dir
 from conveyor.orchestrators.local import RunResult
+from conveyor.orchestrators.notebook_views import views_for
 
 KERAS_MODULE = '''
 import keras
@@ -301,3 +303,15 @@ def test_keras_tuner_trials_repeat_with_the_seed(run: RunResult, tmp_path: Path,
     first = read_trials(uri(run, "tuner", "best_hyperparameters"))["trials"]
     assert [t["hyperparameters"] for t in again] == [t["hyperparameters"] for t in first]
     assert [t["score"] for t in again] == pytest.approx([t["score"] for t in first])
+
+
+def test_conveyor_show_and_notebook_views_list_the_trials(run: RunResult) -> None:
+    artifact = run["estimator_tuner"].outputs["best_hyperparameters"][0]
+    best = read_hyperparameters(artifact.uri)
+    shown = run_cli("show", str(artifact.id), "--root", run.root, check=True).stdout
+    assert f"best: {json.dumps(best)}" in shown
+    assert "3 trials ranked by val_log_loss (min)" in shown
+    assert sum(1 for line in shown.splitlines() if "COMPLETED" in line) == 3
+    ((title, view),) = views_for("HyperParameters")
+    page = view(artifact) or ""
+    assert title == "Hyperparameters" and page.count("<tr") == 4  # header and three trials

@@ -68,6 +68,7 @@ TEXT_VIEWS = {
     "ModelEvaluation": "conveyor.components.evaluator.views:render_text",
     "ModelBlessing": "conveyor.components.evaluator.views:render_text",
     "InfraBlessing": "conveyor.components.pusher.views:render_text",
+    "HyperParameters": "conveyor.components.trainer.views:render_text",
 }
 
 

@@ -41,6 +41,8 @@ VIEWS: dict[str, list[tuple[str, str]]] = {
     "ModelEvaluation": [("Evaluation", "conveyor.components.evaluator.views:evaluation")],
     "ModelBlessing": [("Blessing", "conveyor.components.evaluator.views:blessing")],
     "InfraBlessing": [("Infra blessing", "conveyor.components.pusher.views:infra_blessing")],
+    "HyperParameters": [("Hyperparameters",
+                         "conveyor.components.trainer.views:hyperparameters")],
 }
 
 #: Most files listed per artifact; a larger directory ends with "... and N more".

@@ -116,7 +116,9 @@ class Model(Artifact):
 
         {uri}/model_info.json                 framework, task, label, classes, raw input features
         {uri}/Format-Serving/                 TensorFlow SavedModel with a serving_default signature
-        {uri}/Format-Estimator/model.*        (scikit-learn / XGBoost) the fitted estimator
+        {uri}/Format-Estimator/model.joblib   (scikit-learn / XGBoost) the fitted pipeline,
+                                              preprocessing included, taking raw features
+        {uri}/Format-Estimator/booster.ubj    (XGBoost) the booster in XGBoost's own format
         {uri}/Format-Keras/model.keras        (optional, Keras run_fns) the model without the
                                               transform graph, taking transformed features
 
@@ -214,12 +216,17 @@ class PushedModel(Artifact):
 
 
 class HyperParameters(Artifact):
-    """Hyperparameters chosen by a tuner or given by hand.
+    """Hyperparameters chosen by a tuner or given by hand; the files are read and written by
+    :mod:`conveyor.components.trainer.hyperparameters`.
 
     Layout::
 
         {uri}/best_hyperparameters.txt        JSON object of hyperparameter name -> value
-        {uri}/trials.json                     (from a tuner) every trial and its score
+        {uri}/trials.json                     (from a tuner) {"metric", "direction",
+                                              "best_trial", "trials": [{"trial", "status",
+                                              "hyperparameters", "score", "metrics"}]}
+
+    Custom properties (from a tuner): ``metric``, ``best_score``, ``trials``.
     """
 
     TYPE_NAME = "HyperParameters"

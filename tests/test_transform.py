@@ -310,6 +310,33 @@ def test_a_new_span_reuses_the_cached_analysis_of_earlier_spans(tmp_path: Path) 
     assert len(counts) == 6_000 and max(counts) == pytest.approx(2.0)
 
 
+def test_parquet_examples_transform_as_their_tfrecord_twins(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    module = tmp_path / "synthetic_preprocessing.py"
+    module.write_text(SYNTHETIC_FN)
+    schema = synthetic_schema(tmp_path)
+    tfrecord = span_examples(tmp_path, 0, 0.0)
+    parquet = Examples(uri=str(tmp_path / "parquet"))
+    for split, seed in (("train", 0), ("eval", 100)):
+        directory = tmp_path / "parquet" / f"Split-{split}"
+        directory.mkdir(parents=True)
+        rows = 3_000 if split == "train" else 500
+        pq.write_table(synthetic_table(rows, seed=seed),  # float64 sizes, string colours
+                       directory / "data_parquet-00000-of-00001.parquet")
+    parquet.split_names, parquet.span, parquet.version = ["train", "eval"], 0, 0
+    from_parquet = run_transform(tmp_path, "parquet_run", [parquet], schema, module, None)
+    from_tfrecord = run_transform(tmp_path, "tfrecord_run", [tfrecord], schema, module, None)
+    assert transform_output(from_parquet["transform_graph"].uri).vocabulary_by_name("colour") \
+        == transform_output(from_tfrecord["transform_graph"].uri).vocabulary_by_name("colour")
+    for split in ("train", "eval"):
+        got = read_split(from_parquet["transformed_examples"].uri, split)
+        expected = read_split(from_tfrecord["transformed_examples"].uri, split)
+        for name in ("size_xf", "count_xf", "colour_xf"):
+            np.testing.assert_allclose(sorted(column(got, name)), sorted(column(expected, name)),
+                                       rtol=1e-5, atol=1e-6)
+
+
 # ---- bad input: clear errors, the run failed, upstream artifacts intact ----------------------
 
 @pytest.fixture(scope="module")
@@ -319,6 +346,8 @@ def error_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 BAD_MODULES = {
+    "module does not import": ("def preprocessing_fn(inputs)\n    return inputs\n",
+                               ["cannot load the module file", ", line 1: SyntaxError"]),
     "function missing": ("def preprocesing_fn(inputs):\n    return inputs\n",
                          ["has no function 'preprocessing_fn'",
                           "Did you mean 'preprocesing_fn'?"]),
@@ -327,7 +356,9 @@ BAD_MODULES = {
             raise ValueError("the flippers are upside down")
         """), ["raised ValueError at line 3", "the flippers are upside down"]),
     "feature not in schema": (textwrap.dedent("""
-            def preprocessing_fn(inputs):
+        import tensorflow_transform as tft
+
+        def preprocessing_fn(inputs):
             return {"x": tft.scale_to_z_score(inputs["flipper_length"])}
         """), ["uses feature 'flipper_length', which is not in the schema",
                "Did you mean 'flipper_length_mm'?", "bill_depth_mm, bill_length_mm"]),

@@ -4,7 +4,8 @@ One pipeline, as TFX's Transform builds it:
 
 1. every split of every Examples artifact is read with tfx-bsl's TFXIO
    (``TFExampleRecord(file_pattern, schema=...)``), so rows arrive as Arrow record batches typed
-   by the schema;
+   by the schema; Parquet Examples are read with Beam's Parquet reader and given the same
+   columns and types (:func:`conform`);
 2. the analysis splits go to ``tft_beam.AnalyzeDatasetWithCache``, one dataset per split of each
    artifact (see :mod:`.cache` for the keys). With an ``analyzer_cache``,
    ``get_analysis_dataset_keys`` tells which datasets still need reading: a dataset whose every
@@ -27,11 +28,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import pyarrow as pa
+
 from conveyor.artifacts import Examples, Schema, TransformCache, TransformGraph
 from conveyor.components.transform import cache
 from conveyor.components.transform.user_code import GuardedFn, check_traces, load_preprocessing_fn
 from conveyor.data import layout
-from conveyor.data.examples import SplitFiles, find_split_files
+from conveyor.data.examples import SplitFiles, beam_source, find_split_files
 from conveyor.dsl.context import ExecutionContext
 from conveyor.errors import DataError
 
@@ -104,14 +107,31 @@ def _splits(examples: Sequence[Examples],
 
 def _dataset(examples: Examples, split: str, *, with_key: bool) -> _Dataset:
     files = find_split_files(examples.uri, split)
-    if files.payload != "tfrecord":
-        raise DataError(
-            f"Transform reads tf.Example TFRecords, but split '{split}' of the Examples at "
-            f"{examples.uri} is {files.payload}; make them with ExampleGen's "
-            f"output_format='tfrecord' (the default)")
     span, version = examples.span or 0, examples.version or 0
     key = cache.dataset_key_name(split, span, version, files) if with_key else ""
     return _Dataset(split, span, version, files, key)
+
+
+def conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    """A record batch read from Parquet (list columns, :func:`~conveyor.data.examples.
+    as_list_columns`) with the columns and types TFXIO gives tf.Examples of the same schema:
+    floats narrowed to float32, a column the file lacks all null (every value missing)."""
+    arrays = []
+    for field in schema:
+        index = batch.schema.get_field_index(field.name)
+        if index < 0:
+            arrays.append(pa.nulls(batch.num_rows, field.type))
+            continue
+        column = batch.column(index)
+        if pa.types.is_null(column.type):
+            arrays.append(pa.nulls(batch.num_rows, field.type))
+            continue
+        try:
+            arrays.append(column.cast(field.type))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as err:
+            raise DataError(f"Parquet column '{field.name}' of type {column.type} does not "
+                            f"match its schema type ({field.type}): {err}") from err
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
 def _pipeline_options(beam_args: Sequence[str]) -> Any:
@@ -134,13 +154,20 @@ def _run_pipeline(fn: GuardedFn, raw_schema: Any, datasets: Mapping[str, list[_D
     tft_beam: Any = tensorflow_transform.beam
     graph_builder: Any = analysis_graph_builder
 
-    def source(dataset: _Dataset) -> Any:
+    def tf_examples(dataset: _Dataset) -> Any:
         return tfxio.TFExampleRecord(file_pattern=dataset.files.patterns(), schema=raw_schema,
                                      telemetry_descriptors=_TELEMETRY)
 
+    def source(dataset: _Dataset) -> Any:
+        if dataset.files.payload == "tfrecord":
+            return tf_examples(dataset).BeamSource()
+        arrow_schema = tf_examples(dataset).ArrowSchema()
+        return beam_source(dataset.files) | f"Conform[{dataset.files.directory}]" >> beam.Map(
+            conform, arrow_schema)
+
     first = next(iter(datasets.values()))[0]
     try:
-        adapter_config = source(first).TensorAdapterConfig()
+        adapter_config = tf_examples(first).TensorAdapterConfig()
     except ValueError as err:
         raise DataError(f"Transform: the schema cannot describe the raw features as tensors: "
                         f"{err}. Fix the schema (e.g. ImportSchemaGen with a curated one)") \
@@ -169,7 +196,7 @@ def _run_pipeline(fn: GuardedFn, raw_schema: Any, datasets: Mapping[str, list[_D
         def records(dataset: _Dataset) -> Any:
             name = f"{dataset.split}-span{dataset.span}-{dataset.files.directory}"
             if name not in read:
-                read[name] = pipeline | f"Read[{name}]" >> source(dataset).BeamSource()
+                read[name] = pipeline | f"Read[{name}]" >> source(dataset)
             return read[name]
 
         analysis_input = {keys[d.key]: records(d) if keys[d.key] in needed else None

@@ -36,7 +36,7 @@ def load_preprocessing_fn(module_file: str | None, preprocessing_fn: str | None,
             raise ModuleFileError(
                 f"Transform: preprocessing_fn='{name}' is an import path, but module_file "
                 f"'{module_file}' is set too; give one or the other")
-        module, source = _import_file(module_file), os.path.abspath(module_file)
+        module, source = _import_file(module_file, name), os.path.abspath(module_file)
         where = f"module file {source}"
     elif preprocessing_fn and ":" in preprocessing_fn:
         module_name, _, name = preprocessing_fn.partition(":")
@@ -70,14 +70,15 @@ def load_preprocessing_fn(module_file: str | None, preprocessing_fn: str | None,
     return GuardedFn(function, f"preprocessing_fn '{name}' in {where}", str(source))
 
 
-def _import_file(path: str) -> Any:
+def _import_file(path: str, name: str) -> Any:
     if not os.path.isfile(path):
         raise ModuleFileError(f"Transform: module file {os.path.abspath(path)} does not exist; "
                               f"check module_file")
     try:
         return import_file(path)
     except ConveyorError as err:
-        raise ModuleFileError(f"Transform: cannot load module file: {err}") from err
+        raise ModuleFileError(f"Transform: cannot load the module file of preprocessing_fn "
+                              f"'{name}': {err}") from err
 
 
 def _parameters(function: Callable[..., Any]) -> Iterable[str]:

@@ -489,3 +489,34 @@ def test_accessor_reads_raw_examples_with_the_schema_in_a_seeded_order(trained: 
         files, batch_size=1, shuffle=False, num_epochs=1))
     assert set(frame["species"]) == {"Adelie", "Chinstrap", "Gentoo"}
     assert frame["bill_length_mm"].isna().sum() >= 0 and frame["bill_length_mm"].dtype.kind == "f"
+
+
+def test_accessor_reads_parquet_like_tfrecords(trained: Trained, tmp_path: Path) -> None:
+    """The same rows as Parquet give the same tf.data batches and the same flat frame."""
+    import pyarrow.parquet as pq
+
+    accessor = ExamplesAccessor(schema_file=os.path.join(trained.schema_uri, "schema.pbtxt"))
+    tfrecords = [os.path.join(trained.raw_examples_uri, "Split-eval", "*")]
+    frame = accessor.pandas(tfrecords)
+    (tmp_path / "Split-eval").mkdir()
+    pq.write_table(pa_table(frame), tmp_path / "Split-eval" / "data_parquet-00000.parquet")
+    parquet = [str(tmp_path / "Split-eval" / "*.parquet")]
+
+    assert accessor.pandas(parquet).equals(frame)
+
+    def rows(files: list[str]) -> dict[str, np.ndarray]:
+        dataset = accessor.tf_dataset(files, batch_size=1000, shuffle=False, num_epochs=1)
+        features = next(iter(dataset))
+        return {k: (v.values if hasattr(v, "values") else v).numpy()
+                for k, v in features.items()}
+
+    from_tfrecords, from_parquet = rows(tfrecords), rows(parquet)
+    assert from_tfrecords.keys() == from_parquet.keys()
+    for name, values in from_tfrecords.items():
+        np.testing.assert_array_equal(values, from_parquet[name], err_msg=name)
+
+
+def pa_table(frame: Any) -> Any:
+    import pyarrow as pa
+
+    return pa.Table.from_pandas(frame, preserve_index=False)

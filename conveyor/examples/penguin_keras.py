@@ -131,6 +131,11 @@ def run_fn(args: TrainerArgs) -> None:
                                                transform_output=args.transform_output,
                                                shuffle=False,
                                                num_epochs=None if args.eval_steps else 1)
+    if not args.eval_steps:
+        # One pass over the eval split per epoch: telling Keras its length up front spares a
+        # misleading "input ran out of data" warning at the end of the first pass.
+        batches = int(evaluation.reduce(0, lambda count, _: count + 1))
+        evaluation = evaluation.apply(tf.data.experimental.assert_cardinality(batches))
     train_steps = args.train_steps or 200
     epochs = max(1, min(10, train_steps // 10))
     model.fit(train, epochs=epochs, steps_per_epoch=max(1, train_steps // epochs),

@@ -504,7 +504,7 @@ def test_accessor_reads_parquet_like_tfrecords(trained: Trained, tmp_path: Path)
 
     assert accessor.pandas(parquet).equals(frame)
 
-    def rows(files: list[str]) -> dict[str, np.ndarray]:
+    def rows(files: list[str]) -> dict[str, Any]:
         dataset = accessor.tf_dataset(files, batch_size=1000, shuffle=False, num_epochs=1)
         features = next(iter(dataset))
         return {k: (v.values if hasattr(v, "values") else v).numpy()

@@ -358,3 +358,42 @@ def test_the_example_pipeline_wires_tuner_into_trainer() -> None:
     assert set(nodes) >= {"estimator_tuner", "estimator_trainer", "xgboost_trainer"}
     tuned = nodes["estimator_trainer"].inputs["hyperparameters"]
     assert tuned is not None and tuned.producer_id == "estimator_tuner"
+
+
+def test_without_a_schema_kinds_come_from_the_data(run: RunResult, tmp_path: Path) -> None:
+    model, model_run = train_directly(run, tmp_path, "noschema", schema=None)
+    info = read_model_info(model.uri)
+    # Integers with missing values arrive as floats in pandas; text stays text.
+    assert info.features["body_mass_g"] == "float" and info.features["island"] == "string"
+    assert info.features["year"] == "int"
+    assert model_run.custom_properties["val_accuracy"] > 0.9  # type: ignore[operator]
+
+
+def test_chosen_features_only_are_used(run: RunResult, tmp_path: Path) -> None:
+    chosen = ["bill_length_mm", "flipper_length_mm"]
+    model, _ = train_directly(run, tmp_path, "subset", features=chosen)
+    pipeline, info = load_estimator(model.uri)
+    assert list(info.features) == chosen
+    rows = raw_penguins()[chosen]  # no other column is needed to predict
+    assert pipeline.predict_proba(rows).shape == (len(rows), 3)
+    with pytest.raises(DataError, match=r"field 'features': no column 'bill_lenght_mm'.*Did "
+                                        r"you mean 'bill_length_mm'"):
+        train_directly(run, tmp_path, "typo", features=["bill_lenght_mm"])
+
+
+def test_integers_the_schema_marks_categorical_are_one_hot_encoded(run: RunResult,
+                                                                   tmp_path: Path) -> None:
+    from conveyor.data import layout
+
+    schema = layout.read_schema(uri(run, "schema_gen", "schema"))
+    year = next(f for f in schema.feature if f.name == "year")
+    year.int_domain.is_categorical = True
+    layout.write_schema(str(tmp_path / "schema"), schema)
+    model, _ = train_directly(run, tmp_path, "categorical",
+                              schema=Schema(str(tmp_path / "schema")))
+    pipeline, info = load_estimator(model.uri)
+    assert info.features["year"] == "int"
+    columns = {name: list(cols) for name, _, cols in
+               pipeline.named_steps["preprocess"].transformers_ if name != "remainder"}
+    assert "year" in columns["categorical"] and "year" not in columns["numeric"]
+    assert set(columns["categorical"]) == {"island", "sex", "year"}

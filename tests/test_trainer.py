@@ -297,6 +297,25 @@ def test_definition_needs_a_module_for_run_fn() -> None:
         Trainer(examples=gen.outputs.examples, module_file="m.py", run_fn="pkg.m:run_fn")
 
 
+def test_declaring_and_compiling_a_trainer_imports_no_ml_library(tmp_path: Path) -> None:
+    code = textwrap.dedent(f"""
+        import sys
+        import conveyor
+        from conveyor.components.examplegen import CsvExampleGen
+        from conveyor.components.trainer import Trainer
+        gen = CsvExampleGen(input_base={penguins_dir()!r}, pattern="penguins.csv")
+        trainer = Trainer(examples=gen.outputs.examples,
+                          module_file={module_path("penguin_keras")!r})
+        conveyor.compile_pipeline(conveyor.Pipeline("p", [gen, trainer], root={str(tmp_path)!r}))
+        heavy = ("tensorflow", "keras", "tensorflow_transform", "apache_beam", "pandas", "sklearn")
+        print(sorted(m for m in sys.modules if m.split(".")[0] in heavy))
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+
+
 def test_missing_module_file(trained: Trained, tmp_path: Path) -> None:
     missing = str(tmp_path / "nowhere.py")
     with pytest.raises(ModuleFileError, match=re.escape(f"module file {missing} does not exist")):

@@ -29,7 +29,7 @@ from serving_helpers import (
 from tensorflow_serving.config import model_server_config_pb2
 
 from conveyor import LocalRunner, Pipeline
-from conveyor.artifacts import Model, ModelBlessing, PushedModel
+from conveyor.artifacts import SUMMARY, Model, ModelBlessing, PushedModel
 from conveyor.components.pusher import Pusher
 from conveyor.components.pusher import executor as pusher_executor
 from conveyor.components.pusher.destination import versions_on_disk
@@ -83,6 +83,7 @@ def test_pipeline_pushes_a_blessed_model_and_skips_a_not_blessed_one(
     assert props["pushed"] == 1 and props["pushed_version"] == 1
     assert props["pushed_destination"] == str(serving / "1")
     assert json.loads(str(props["labels"])) == ["stable"]
+    assert props[SUMMARY] == f"pushed version 1 (stable) to {serving / '1'}"
     assert read_config(serving) == ([1], {"stable": 1})
     model = first["tf_model"].outputs["model"][0]
     served = tf.saved_model.load(str(serving / "1")).signatures["serving_default"]
@@ -104,6 +105,7 @@ def test_pipeline_pushes_a_blessed_model_and_skips_a_not_blessed_one(
     assert "not blessed" in str(skipped["reason"])
     assert "island=Dream" in str(skipped["reason"])
     assert "pushed_version" not in skipped
+    assert str(skipped[SUMMARY]).startswith("not pushed: the model is not blessed")
     assert versions_on_disk(str(serving)) == [1]
     assert read_config(serving) == ([1], {"stable": 1})
 
@@ -359,3 +361,13 @@ def test_base_path_edited_for_the_server_is_kept(model_uri: str, tmp_path: Path)
     assert parsed.model_config_list.config[0].base_path == "/models/penguin"
     assert config_labels(parsed) == ([1, 2], {"stable": 2})
     assert versions_on_disk(str(serving)) == [1, 2]
+
+
+def test_without_serving_dir_pushes_under_the_pipeline_root(root: Path) -> None:
+    gen = penguin_examples(source=PENGUINS_CSV)
+    trainer = tf_model(examples=gen.outputs.examples)
+    push = Pusher(model=trainer.outputs.model, serving_dir="", model_name="penguin")
+    result = LocalRunner().run(Pipeline("serve", [gen, trainer, push], root=str(root)))
+    props = result["pusher"].outputs["pushed_model"][0].custom_properties
+    assert props["pushed_destination"] == str(root / "serving" / "penguin" / "1")
+    assert read_config(root / "serving" / "penguin") == ([1], {"stable": 1})

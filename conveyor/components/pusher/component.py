@@ -85,7 +85,8 @@ class Pusher(Component):
                                                     description="the Evaluator's verdict")
     infra_blessing: Channel[InfraBlessing] | None = Input(
         default=None, description="the InfraValidator's verdict")
-    serving_dir: str = Parameter(description="model base path: versions are its subdirectories")
+    serving_dir: str = Parameter(description="model base path: versions are its subdirectories "
+                                             "(empty: <pipeline root>/serving/<model_name>)")
     model_name: str = Parameter(description="the model's name in models.config and the server")
     canary: bool = Parameter(default=False, description="label the new version 'canary'")
     retain: int = Parameter(default=5, description="versions to keep (labelled ones always)")

@@ -13,7 +13,7 @@ import os
 import shutil
 from dataclasses import dataclass, field, replace
 
-from conveyor.artifacts import InfraBlessing, Model, ModelBlessing, PushedModel
+from conveyor.artifacts import SUMMARY, InfraBlessing, Model, ModelBlessing, PushedModel
 from conveyor.components.pusher import destination
 from conveyor.components.pusher.model_config import (
     CANARY,
@@ -53,8 +53,10 @@ def push(model: Model, pushed_model: PushedModel, serving_dir: str, model_name: 
     reason = refusal(blessing, infra_blessing)
     if reason is not None:
         context.logger.warning("not pushing model %s: %s", model.uri, reason)
-        pushed_model.custom_properties.update({"pushed": 0, "reason": reason})
+        pushed_model.custom_properties.update({"pushed": 0, "reason": reason,
+                                               SUMMARY: f"not pushed: {reason}"})
         return
+    serving_dir = serving_dir or default_serving_dir(context.pipeline_root, model_name)
     outcome = push_version(serving_dir, model_name, model.uri, canary=canary, retain=retain,
                            server_address=server_address, timeout_s=timeout_s,
                            details={"pipeline": context.pipeline, "run_id": context.run_id,
@@ -65,7 +67,14 @@ def push(model: Model, pushed_model: PushedModel, serving_dir: str, model_name: 
     pushed_model.custom_properties.update({
         "pushed": 1, "pushed_destination": outcome.path, "pushed_version": outcome.version,
         "labels": json.dumps(outcome.labels), "serving_dir": os.path.abspath(serving_dir),
+        SUMMARY: f"pushed version {outcome.version} "
+                 f"({', '.join(outcome.labels) or 'no label'}) to {outcome.path}",
     })
+
+
+def default_serving_dir(pipeline_root: str, model_name: str) -> str:
+    """Where a Pusher given no ``serving_dir`` pushes: ``<pipeline root>/serving/<model>``."""
+    return os.path.join(pipeline_root, "serving", model_name)
 
 
 def refusal(blessing: ModelBlessing | None, infra_blessing: InfraBlessing | None) -> str | None:

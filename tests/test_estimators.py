@@ -397,3 +397,33 @@ def test_integers_the_schema_marks_categorical_are_one_hot_encoded(run: RunResul
                pipeline.named_steps["preprocess"].transformers_ if name != "remainder"}
     assert "year" in columns["categorical"] and "year" not in columns["numeric"]
     assert set(columns["categorical"]) == {"island", "sex", "year"}
+
+
+def test_learners_refusing_sparse_input_get_dense_features(tmp_path: Path) -> None:
+    """One-hot columns of a many-valued feature make the preprocessing's output sparse; a
+    learner whose scikit-learn tags refuse sparse input (GaussianNB) gets a dense array."""
+    import pyarrow as pa
+    from data_helpers import write_examples
+    from scipy import sparse
+
+    rows = 300
+    table = pa.table({"code": [f"c{i}" for i in range(rows)],
+                      "size": [float(i % 7) for i in range(rows)],
+                      "label": ["big" if i % 7 > 3 else "small" for i in range(rows)]})
+    examples = Examples(str(tmp_path / "examples"))
+    examples.split_names = write_examples(examples.uri, {"train": table, "eval": table})
+    fitted = {}
+    for name, estimator in (("dense", "sklearn.naive_bayes.GaussianNB"),
+                            ("sparse", "sklearn.ensemble.RandomForestClassifier")):
+        model, model_run = Model(str(tmp_path / name / "m")), ModelRun(str(tmp_path / name / "r"))
+        os.makedirs(model.uri)
+        os.makedirs(model_run.uri)
+        estimators.train(examples=examples, model=model, model_run=model_run,
+                         context=context(tmp_path), label_key="label", estimator=estimator,
+                         estimator_params={}, task="classification", features=None,
+                         train_split="train", eval_split="eval", seed=0)
+        fitted[name] = load_estimator(model.uri)[0]
+        assert model_run.custom_properties["val_accuracy"] == 1.0
+    frame = pd.DataFrame({"code": ["c1", "c2"], "size": [1.0, 5.0]})
+    assert not sparse.issparse(fitted["dense"].named_steps["preprocess"].transform(frame))
+    assert sparse.issparse(fitted["sparse"].named_steps["preprocess"].transform(frame))

@@ -184,8 +184,21 @@ def categorical_features(kinds: Mapping[str, str], schema: Any | None) -> list[s
     return [n for n, kind in kinds.items() if kind == STRING_KIND or n in marked]
 
 
-def make_preprocessing(kinds: Mapping[str, str], categorical: list[str]) -> Any:
-    """The ``ColumnTransformer`` for ``kinds`` (see the module docstring)."""
+def accepts_sparse(model: Any) -> bool:
+    """Whether ``model`` takes sparse input, from its scikit-learn tags (one-hot columns make
+    the preprocessing's output sparse when most of it is zeros)."""
+    from sklearn.utils import get_tags
+
+    try:
+        return bool(get_tags(model).input_tags.sparse)
+    except (AttributeError, TypeError, ValueError):  # no usable tags: play safe
+        return False
+
+
+def make_preprocessing(kinds: Mapping[str, str], categorical: list[str], *,
+                       sparse: bool = True) -> Any:
+    """The ``ColumnTransformer`` for ``kinds`` (see the module docstring). ``sparse=False``
+    always gives a dense array, for learners that refuse sparse input."""
     import numpy as np
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
@@ -208,4 +221,4 @@ def make_preprocessing(kinds: Mapping[str, str], categorical: list[str]) -> Any:
             ("impute_none", SimpleImputer(missing_values=None, strategy="most_frequent")),
             ("one_hot", OneHotEncoder(handle_unknown="ignore")),
         ]), categorical))
-    return ColumnTransformer(transformers)
+    return ColumnTransformer(transformers, sparse_threshold=0.3 if sparse else 0.0)

@@ -185,7 +185,8 @@ def fit(data: TrainingData, cls: type, params: Mapping[str, Any], seed: int,
     model = build.make_estimator(cls, params, seed, where)
     xgboost = _is_xgboost_class(cls)
     started = time.perf_counter()
-    preprocessing = build.make_preprocessing(data.kinds, data.categorical)
+    preprocessing = build.make_preprocessing(data.kinds, data.categorical,
+                                             sparse=build.accepts_sparse(model))
     train_x = preprocessing.fit_transform(data.train_x)
     train_y, eval_y = data.train_y, data.eval_y
     fit_kwargs: dict[str, Any] = {}

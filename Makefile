@@ -12,7 +12,7 @@ export PYTHONWARNINGS ?= ignore:You are using a Python version:FutureWarning
 .PHONY: run test env lock bench bench-data check
 
 run: $(STAMP)
-	$(VENV)/bin/conveyor run conveyor/examples/hello_pipeline.py --root $(RUN_ROOT)
+	$(VENV)/bin/conveyor run conveyor/examples/penguin_pipeline.py --root $(RUN_ROOT)
 
 test: $(STAMP)
 	$(VPY) -m pytest $(PYTEST_ARGS)

@@ -34,14 +34,16 @@ from model_fixtures import (
     write_sklearn_model,
     write_xgboost_model,
 )
+from tensorflow_metadata.proto.v0 import schema_pb2
 
 from conveyor import LatestBlessedModel, LocalRunner, Pipeline, RuntimeParameter
-from conveyor.artifacts import Examples, Model, ModelBlessing, ModelEvaluation
+from conveyor.artifacts import Examples, Model, ModelBlessing, ModelEvaluation, Schema
 from conveyor.components.evaluator import Evaluator, eval_config
 from conveyor.components.evaluator import executor as evaluator_executor
 from conveyor.components.evaluator.report import Summary
 from conveyor.components.evaluator.verdict import NO_BASELINE, NO_THRESHOLDS
 from conveyor.components.evaluator.views import evaluation_text
+from conveyor.data import layout
 from conveyor.dsl.context import ExecutionContext
 from conveyor.errors import ArgumentError, DataError, ParameterTypeError
 from conveyor.models.predict import examples_to_frame, load_predictor
@@ -102,7 +104,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
 
 
 def evaluate(world: World, tag: str, model: str, config: dict[str, Any],
-             baseline: str | None = None) -> Outcome:
+             baseline: str | None = None, schema: Schema | None = None) -> Outcome:
     """Run the Evaluator's executor into fresh output directories."""
     evaluation = ModelEvaluation(str(world.root / tag / "evaluation"))
     blessing = ModelBlessing(str(world.root / tag / "blessing"))
@@ -111,7 +113,7 @@ def evaluate(world: World, tag: str, model: str, config: dict[str, Any],
     evaluator_executor.evaluate(
         examples=world.examples, model=Model(model), evaluation=evaluation, blessing=blessing,
         eval_config=config, example_splits=["eval"], context=_context(world.root),
-        baseline_model=Model(baseline) if baseline else None)
+        baseline_model=Model(baseline) if baseline else None, schema=schema)
     return Outcome(evaluation, blessing)
 
 
@@ -305,7 +307,27 @@ def test_declaration_checks_the_config_without_tfma(world: World) -> None:
     assert node.parameters["eval_config"] == {"slicingSpecs": [{"featureKeys": ["island"]}]}
 
 
-@pytest.mark.parametrize("problem", ["label", "slice", "model_info"])
+def test_examples_are_read_from_parquet_and_several_splits(world: World,
+                                                           tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    splits = split_rows(read_csv(PENGUINS_CSV))
+    for name, table in splits.items():
+        os.makedirs(tmp_path / f"Split-{name}")
+        pq.write_table(table, tmp_path / f"Split-{name}" / "data_0.parquet")  # float64 columns
+    parquet = Examples(str(tmp_path), properties={"split_names": ["train", "eval"]})
+    serialized, table = evaluator_executor.read_examples(parquet, ["train", "eval"])
+    assert len(serialized) == table.num_rows == 344
+    records, _ = evaluator_executor.read_examples(world.examples, ["eval"])
+    predictor = load_predictor(world.good_sklearn)
+    from_parquet = predictor.predict(serialized[-len(records):])["probabilities"]
+    np.testing.assert_allclose(from_parquet, predictor.predict(records)["probabilities"],
+                               rtol=1e-5)
+    with pytest.raises(DataError, match=r"have no split 'evall'\. Did you mean 'eval'"):
+        evaluator_executor.read_examples(parquet, ["evall"])
+
+
+@pytest.mark.parametrize("problem", ["label", "slice", "model_info", "schema"])
 def test_bad_input_is_a_clear_error(world: World, problem: str, tmp_path: Path) -> None:
     model = world.good_sklearn
     config = eval_config("species", slices=[["island"]])
@@ -315,12 +337,21 @@ def test_bad_input_is_a_clear_error(world: World, problem: str, tmp_path: Path) 
     elif problem == "slice":
         config = eval_config("species", slices=[["islands", "sex"]])
         expected = r"slicing feature 'islands' is not a feature.*Did you mean 'island'"
+    elif problem == "schema":
+        schema = Schema(str(tmp_path / "schema"))
+        os.makedirs(schema.uri)
+        curated = schema_pb2.Schema()
+        for name in ("species", "sex"):  # a curated schema that dropped 'island'
+            curated.feature.add(name=name)
+        layout.write_schema(schema.uri, curated)
+        expected = r"slicing feature 'island' is not in the schema at .*/schema"
     else:
         model = str(tmp_path / "no_info")
         os.makedirs(model)
         expected = r"no_info/model_info.json is missing"
     with pytest.raises(DataError, match=expected):
-        evaluate(world, f"bad_{problem}", model, config)
+        evaluate(world, f"bad_{problem}", model, config,
+                 schema=schema if problem == "schema" else None)
 
 
 def test_regression_model_with_an_error_bound(world: World) -> None:

@@ -5,22 +5,19 @@ slices and threshold checks by TFMA, blessing from TFMA's validation result.
    ``tf.train.Example``; the candidate (and the baseline, when resolved) predict them.
 2. A DataFrame holds the slicing features, the label (as a class index for classification) in
    column :data:`LABEL`, and each model's output in :data:`CANDIDATE` / :data:`BASELINE`
-   (the probability vector, or the regression value).
-3. The eval config is completed: one candidate model spec reading those columns (its
-   ``labelKey``, or the model's label, names the label feature), a baseline spec copied from it
-   when there is a baseline (TFMA's ``update_eval_config_with_defaults``), per-class specs with
-   empty class ids filled with every class, change thresholds removed when there is no
-   baseline (noted in the blessing), the whole data set as the slice when none is given.
+   (the probability vector, or the regression value). Examples without a label are left out
+   (the blessing says how many).
+3. The eval config is completed to read those columns (:mod:`.tfma_config`).
 4. TFMA's ``ExtractEvaluateAndWriteResults`` runs on Beam (the run's ``beam_args``) over the
    DataFrame as one Arrow record batch, the two models as materialized predictions, and writes
    its metrics, plots, validations and ``eval_config.json`` into ``evaluation.uri``.
-5. The blessing follows ``tfma.load_validation_result`` (see :mod:`.verdict`); the per-slice
-   report is written by :mod:`.report`.
+5. The blessing follows ``tfma.load_validation_result`` (:mod:`.results`, worded by
+   :mod:`.verdict`); the per-slice report is written by :mod:`.report`.
 """
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -30,26 +27,22 @@ from numpy.typing import NDArray
 
 from conveyor.artifacts import SUMMARY, Examples, Model, ModelBlessing, ModelEvaluation, Schema
 from conveyor.components.evaluator import verdict
-from conveyor.components.evaluator.config import (
-    CLASSIFICATION_METRICS,
-    LOWER_IS_BETTER,
-    REGRESSION_METRICS,
-    get,
-    thresholded_metrics,
+from conveyor.components.evaluator.config import has_change_thresholds
+from conveyor.components.evaluator.report import Summary, write_report
+from conveyor.components.evaluator.results import BASELINE_NAME, CANDIDATE_NAME, summarize
+from conveyor.components.evaluator.tfma_config import (
+    BASELINE,
+    CANDIDATE,
+    LABEL,
+    complete_config,
 )
-from conveyor.components.evaluator.config import eval_config as build_config
-from conveyor.components.evaluator.report import SliceRow, Summary, sort_worst_first, write_report
 from conveyor.data import layout
 from conveyor.data.examples import find_split_files, read_batches
 from conveyor.dsl.context import ExecutionContext
-from conveyor.errors import DataError, ExecutionError, MissingDependencyError, did_you_mean
+from conveyor.errors import DataError, MissingDependencyError, did_you_mean
 from conveyor.models.format import ModelInfo
 from conveyor.models.predict import Predictor, examples_to_frame, load_predictor
 
-#: Columns the Evaluator adds next to the slicing features.
-LABEL, CANDIDATE, BASELINE = "_conveyor_label", "_conveyor_candidate", "_conveyor_baseline"
-#: TFMA's model names (``tfma.CANDIDATE_KEY``, ``tfma.BASELINE_KEY``).
-CANDIDATE_NAME, BASELINE_NAME = "candidate", "baseline"
 BLESSED_FILE, NOT_BLESSED_FILE = "BLESSED", "NOT_BLESSED"
 
 
@@ -57,8 +50,9 @@ def _import_tfma() -> Any:
     try:
         import tensorflow_model_analysis as tfma
     except ImportError as err:
-        raise MissingDependencyError.for_module("tensorflow-model-analysis", "tfx",
-                                                "the Evaluator") from err
+        raise MissingDependencyError(
+            f"the Evaluator needs tensorflow-model-analysis==0.47.1, a dependency of conveyor, "
+            f"which does not import ({err}); reinstall conveyor") from err
     if not hasattr(tfma, "ExtractEvaluateAndWriteResults"):  # TFMA hides its ImportErrors
         raise MissingDependencyError(
             "tensorflow_model_analysis imported empty (it swallows its own ImportError, "
@@ -101,93 +95,6 @@ def as_example_values(batch: pa.RecordBatch) -> pa.RecordBatch:
             column = column.cast(pa.large_list(pa.float32()))
         columns.append(column)
     return pa.RecordBatch.from_arrays(columns, batch.schema.names)
-
-
-def _check_features(names: Sequence[str], columns: Sequence[str], schema: Schema | None,
-                    what: str, where: str) -> None:
-    known = list(columns)
-    schema_features: list[str] = []
-    if schema is not None:
-        schema_features = [f.name for f in layout.read_schema(schema.uri).feature]
-    for name in names:
-        if name not in known:
-            raise DataError(f"{what} '{name}' is not a feature of the examples ({where}).'"
-                            f"{did_you_mean(name, known)} Features: {', '.join(known)}")
-        if schema is not None and name not in schema_features:
-            raise DataError(f"{what} '{name}' is not in the schema at {schema.uri}."
-                            f"{did_you_mean(name, schema_features)}")
-
-
-def complete_config(tfma: Any, config: Mapping[str, Any], info: ModelInfo, *,
-                    has_baseline: bool, columns: Sequence[str], schema: Schema | None,
-                    where: str) -> tuple[Any, str]:
-    """The EvalConfig proto TFMA runs (see the module docstring, step 3) and the label key."""
-    from google.protobuf import json_format
-    from tensorflow_model_analysis.utils import config_util
-
-    raw = dict(config) or build_config(metrics=CLASSIFICATION_METRICS
-                                       if info.task == "classification" else REGRESSION_METRICS)
-    try:
-        proto = json_format.ParseDict(raw, tfma.EvalConfig())
-    except json_format.ParseError as err:
-        raise ExecutionError(f"{where}: eval_config is not a valid tfma.EvalConfig: {err}") \
-            from err
-    candidates = [s for s in proto.model_specs if not s.is_baseline]
-    label_key = (candidates[0].label_key if candidates else "") or info.label_key
-    _check_features([label_key], columns, schema, "label", where)
-    for name in (LABEL, CANDIDATE, BASELINE):
-        if name in columns:
-            raise DataError(f"the examples have a feature '{name}', a name the Evaluator uses "
-                            f"for its own columns; rename the feature")
-    spec = tfma.ModelSpec()
-    if candidates:
-        spec.CopyFrom(candidates[0])
-    spec.name, spec.label_key, spec.prediction_key = "", LABEL, CANDIDATE
-    del proto.model_specs[:]
-    proto.model_specs.append(spec)
-    if not proto.slicing_specs:
-        proto.slicing_specs.append(tfma.SlicingSpec())
-    for slicing in proto.slicing_specs:
-        _check_features([*slicing.feature_keys, *slicing.feature_values], columns, schema,
-                        "slicing feature", where)
-    for metrics_spec in proto.metrics_specs:
-        metrics_spec.ClearField("model_names")
-        binarize = metrics_spec.binarize
-        if binarize.HasField("class_ids") and not binarize.class_ids.values:
-            if info.task != "classification":
-                raise ExecutionError(f"{where}: eval_config binarizes by class, but the model is "
-                                     f"a {info.task} model")
-            binarize.class_ids.values.extend(range(len(info.classes or [])))
-    if not has_baseline:
-        _drop_change_thresholds(proto)
-    proto = config_util.update_eval_config_with_defaults(proto, has_baseline=has_baseline)
-    for model_spec in proto.model_specs:
-        if model_spec.is_baseline:
-            model_spec.prediction_key = BASELINE
-    return proto, label_key
-
-
-def _drop_change_thresholds(proto: Any) -> None:
-    def strip(threshold: Any, parent: Any, field: str) -> None:
-        if threshold.HasField("change_threshold"):
-            threshold.ClearField("change_threshold")
-            if not threshold.HasField("value_threshold"):
-                parent.ClearField(field)
-
-    for metrics_spec in proto.metrics_specs:
-        for metric in metrics_spec.metrics:
-            strip(metric.threshold, metric, "threshold")
-            kept = [t for t in metric.per_slice_thresholds
-                    if t.threshold.HasField("value_threshold")]
-            for t in kept:
-                t.threshold.ClearField("change_threshold")
-            del metric.per_slice_thresholds[:]
-            metric.per_slice_thresholds.extend(kept)
-        for name in list(metrics_spec.thresholds):
-            threshold = metrics_spec.thresholds[name]
-            threshold.ClearField("change_threshold")
-            if not threshold.HasField("value_threshold"):
-                del metrics_spec.thresholds[name]
 
 
 def _labelled(table: pa.Table, serialized: list[bytes], label_key: str, info: ModelInfo,
@@ -235,14 +142,13 @@ def _run_tfma(tfma: Any, proto: Any, frame: pd.DataFrame, output: str, models: S
               beam_args: Sequence[str]) -> None:
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions
+    from tensorflow_model_analysis import constants
     from tfx_bsl.arrow import table_util
 
     batch = table_util.CanonicalizeRecordBatch(pa.RecordBatch.from_pandas(frame,
                                                                           preserve_index=False))
     shared = [tfma.types.EvalSharedModel(model_path="", model_name=name,
-                                         model_type=tfma.MATERIALIZED_PREDICTION
-                                         if hasattr(tfma, "MATERIALIZED_PREDICTION")
-                                         else "materialized_prediction",
+                                         model_type=constants.MATERIALIZED_PREDICTION,
                                          is_baseline=name == BASELINE_NAME)
               for name in models]
     with beam.Pipeline(options=PipelineOptions(list(beam_args))) as pipeline:
@@ -251,64 +157,6 @@ def _run_tfma(tfma: Any, proto: Any, frame: pd.DataFrame, output: str, models: S
              | "Evaluate" >> tfma.ExtractEvaluateAndWriteResults(
                  eval_config=proto, eval_shared_model=shared if len(shared) > 1 else None,
                  output_path=output))
-
-
-def _slice_metrics(tfma: Any, uri: str, model_name: str | None,
-                   classes: Sequence[str] | None) -> dict[str, dict[str, float | None]]:
-    """Slice name -> metric label -> value, from TFMA's output for one model."""
-    from tensorflow_model_analysis.proto import metrics_for_slice_pb2
-
-    result = tfma.load_eval_result(uri, model_name=model_name)
-    table: dict[str, dict[str, float | None]] = {}
-    for slice_key, by_output in result.slicing_metrics:
-        name = verdict.slice_name(slice_key)
-        row = table.setdefault(name, {})
-        for by_sub_key in by_output.values():
-            for sub_key_text, metrics in by_sub_key.items():
-                sub_key = None
-                if sub_key_text.startswith("classId:"):
-                    sub_key = metrics_for_slice_pb2.SubKey()
-                    sub_key.class_id.value = int(sub_key_text.split(":", 1)[1])
-                for metric, value in metrics.items():
-                    if metric.endswith("_diff"):
-                        continue
-                    row[verdict.metric_label(metric, sub_key, classes)] = verdict.finite(value)
-    return table
-
-
-def _main_metric(config: Mapping[str, Any], columns: Sequence[str]
-                 ) -> tuple[str, bool, float | None]:
-    """The metric ranking slices, whether higher is better, and its value bound if any."""
-    for spec in get(config, "metrics_specs") or []:
-        for metric in get(spec, "metrics") or []:
-            threshold = get(metric, "threshold") or {}
-            value = get(threshold, "value_threshold")
-            if value is None:
-                continue
-            name = _output_name(metric)
-            label = next((c for c in columns if c == name or c.startswith(f"{name}[")), None)
-            if label is None:
-                continue
-            lower, upper = get(value, "lower_bound"), get(value, "upper_bound")
-            higher = lower is not None
-            return label, higher, float(lower if higher else upper)
-    for preferred in ("accuracy", "mse"):
-        if preferred in columns:
-            return preferred, preferred not in LOWER_IS_BETTER, None
-    others = [c for c in columns if c != "example_count"]
-    return (others or list(columns) or ["example_count"])[0], True, None
-
-
-def _output_name(metric: Mapping[str, Any]) -> str:
-    """The name TFMA gives a metric config's results: its ``"name"`` config, else the TFMA
-    default (snake case of the class name)."""
-    import re
-
-    found = re.search(r'"name"\s*:\s*"([^"]+)"', get(metric, "config") or "")
-    if found:
-        return found.group(1)
-    class_name = get(metric, "class_name")
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", class_name).lower() if class_name != "AUC" else "auc"
 
 
 def evaluate(*, examples: Examples, model: Model, evaluation: ModelEvaluation,
@@ -329,7 +177,7 @@ def evaluate(*, examples: Examples, model: Model, evaluation: ModelEvaluation,
     if baseline is None:
         context.logger.info("no baseline model: change thresholds are skipped")
         notes.append(verdict.NO_BASELINE + (": change thresholds skipped"
-                                            if _has_change(eval_config) else ""))
+                                            if has_change_thresholds(eval_config) else ""))
     tfma = _import_tfma()
     serialized, table = read_examples(examples, example_splits)
     proto, label_key = complete_config(
@@ -350,33 +198,12 @@ def evaluate(*, examples: Examples, model: Model, evaluation: ModelEvaluation,
                         ", ".join(example_splits))
     _run_tfma(tfma, proto, frame, evaluation.uri, models, context.beam_args)
 
-    from google.protobuf import json_format
-
-    final = json_format.MessageToDict(proto)
-    name = CANDIDATE_NAME if baseline is not None else None
-    candidate_metrics = _slice_metrics(tfma, evaluation.uri, name, info.classes)
-    baseline_metrics = (_slice_metrics(tfma, evaluation.uri, BASELINE_NAME, info.classes)
-                        if baseline is not None else {})
-    found = verdict.failures(tfma.load_validation_result(evaluation.uri), info.classes,
-                             candidate_metrics, baseline_metrics)
-    blessed, reason = verdict.reason(tfma.load_validation_result(evaluation.uri), found,
-                                     thresholds=len(thresholded_metrics(final)), notes=notes)
-    columns = list(dict.fromkeys(k for row in candidate_metrics.values() for k in row))
-    main, higher, bound = _main_metric(final, columns)
-    rows = [SliceRow(slice=s, metrics=m, baseline=baseline_metrics.get(s, {}),
-                     failures=[f.describe() for f in found if f.slice == s])
-            for s, m in candidate_metrics.items()]
-    summary = Summary(main_metric=main, higher_is_better=higher, columns=columns,
-                      rows=sort_worst_first(rows, main, higher), blessed=blessed, reason=reason,
-                      model=model.uri, baseline_model=baseline_model.uri if baseline_model
-                      else "", main_bound=bound)
+    summary = summarize(tfma, proto, evaluation.uri, info, notes, model=model.uri,
+                        baseline=baseline_model.uri if baseline_model is not None else None)
     write_report(evaluation.uri, summary)
     _record(evaluation, blessing, summary, model, baseline_model if baseline else None)
-    context.logger.info("%s: %s", "BLESSED" if blessed else "NOT BLESSED", reason)
-
-
-def _has_change(config: Mapping[str, Any]) -> bool:
-    return any(change for _, _, change in thresholded_metrics(config))
+    context.logger.info("%s: %s", "BLESSED" if summary.blessed else "NOT BLESSED",
+                        summary.reason)
 
 
 def _record(evaluation: ModelEvaluation, blessing: ModelBlessing, summary: Summary,

@@ -27,7 +27,11 @@ class Examples(_SplitArtifact):
         {uri}/Split-{name}/data_*.parquet     (instead, when Parquet output was chosen)
 
     Properties: ``span`` (int, the input span), ``version`` (int, the input version) and
-    ``split_names`` (list of str, stored as a JSON string as TFX does).
+    ``split_names`` (list of str, stored as a JSON string as TFX does). ExampleGen also sets the
+    custom property ``feature_kinds`` (JSON: feature name -> ``int``, ``float``, ``bytes`` or
+    ``list<...>``) when it encoded the records itself; a flat kind promises one value or, when
+    missing, a feature with no value kind per record, which lets readers parse the records with
+    TensorFlow's parser (``conveyor.data.tf_parsing``).
     """
 
     TYPE_NAME = "Examples"

@@ -45,6 +45,7 @@ FEATURES = {"island": "string", "sex": "string", "bill_length_mm": "float",
             "bill_depth_mm": "float", "flipper_length_mm": "int", "body_mass_g": "int",
             "year": "int"}
 SPECIES = ["Adelie", "Chinstrap", "Gentoo"]
+LOGISTIC = "sklearn.linear_model.LogisticRegression"
 
 
 def data_nodes() -> list[Any]:
@@ -427,3 +428,31 @@ def test_learners_refusing_sparse_input_get_dense_features(tmp_path: Path) -> No
     frame = pd.DataFrame({"code": ["c1", "c2"], "size": [1.0, 5.0]})
     assert not sparse.issparse(fitted["dense"].named_steps["preprocess"].transform(frame))
     assert sparse.issparse(fitted["sparse"].named_steps["preprocess"].transform(frame))
+
+
+def test_xgboost_regression_records_its_rounds(run: RunResult, tmp_path: Path) -> None:
+    _, model_run = train_directly(run, tmp_path, "xgbr", label_key="body_mass_g",
+                                  task="regression", estimator="xgboost.XGBRegressor",
+                                  estimator_params={"n_estimators": 30, "max_depth": 2})
+    rounds = read_metrics(model_run.uri)
+    assert len(rounds) == 30 and "val_rmse" in rounds[0] and "val_r2" in rounds[-1]
+    assert final_metrics(rounds)["val_rmse"] < 0.6 * raw_penguins()["body_mass_g"].std()
+
+
+def test_labels_unfit_for_the_task_are_data_errors(run: RunResult, tmp_path: Path) -> None:
+    import pyarrow as pa
+    from data_helpers import write_examples
+
+    with pytest.raises(DataError, match=r"task 'regression' needs a numeric label.*'species'"):
+        train_directly(run, tmp_path, "regress", task="regression")
+    train = pa.table({"x": [1.0, 2.0, 3.0, 4.0], "y": ["a", "b", "a", "b"]})
+    evaluation = pa.table({"x": [1.0, 5.0], "y": ["a", "c"]})
+    examples = Examples(str(tmp_path / "examples"))
+    examples.split_names = write_examples(examples.uri, {"train": train, "eval": evaluation})
+    model, model_run = Model(str(tmp_path / "m")), ModelRun(str(tmp_path / "r"))
+    with pytest.raises(DataError, match=r"split 'eval' has label values \['c'\] that the "
+                                        r"training split lacks \(classes: \['a', 'b'\]\)"):
+        estimators.train(examples=examples, model=model, model_run=model_run,
+                         context=context(tmp_path), label_key="y", estimator=LOGISTIC,
+                         estimator_params={}, task="classification", features=None,
+                         train_split="train", eval_split="eval", seed=0)

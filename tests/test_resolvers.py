@@ -134,7 +134,10 @@ def test_resolvers_are_never_cached_and_downstream_keys_hold_the_resolved_ids(
     with connect(MetadataConfig.for_root(str(root))) as store:
         why = explain(store, "blessing", fifth.run_id, "evaluator")
         resolver = store.get_execution(int(sixth["latest_blessed_model"].execution_id or 0))
+        resolver_why = explain(store, "blessing", fifth.run_id, "latest_blessed_model")
     assert any(r.startswith("input 'baseline' changed") for r in why.reasons), why.reasons
+    assert resolver_why.verdict == "resolved (complete)"
+    assert resolver_why.reasons[1].startswith(f"model {model_id(runs[3])} (made in run ")
     assert resolver.properties["resolver"] is True
     assert resolver.properties["cache_enabled"] is False and "cache_key" not in \
         resolver.properties
@@ -547,3 +550,27 @@ def test_one_artifact_under_two_input_keys_is_one_event_listed_under_both(
         "latest": [artifact], "newest": [artifact]}
     downstream = store.lineage(artifact, "downstream", 1)
     assert {e.key for e in downstream.events if e.kind == "INPUT"} == {"latest", "newest"}
+
+
+def test_find_made_artifacts_pages_newest_first_and_names_each_maker(
+        store: MetadataStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    import conveyor.metadata.mlmd as mlmd
+
+    monkeypatch.setattr(mlmd, "_PAGE", 3)  # several pages from a few artifacts
+    ids = [made(store, "run-1", f"/data/{i}", i) for i in range(7)]
+    # Another node reusing (cached) and a resolver re-outputting an artifact do not make it.
+    for node, record in (("copy", store.record_cached_execution),
+                         ("latest", store.record_resolved_execution)):
+        record(pipeline="p", run_id="run-2", node_id=node, execution_type=f"tests.{node}",
+               properties={}, inputs={}, outputs={"out": [ids[0]]})
+    found = store.find_made_artifacts(type_name="Examples", pipeline="p", node_id="gen")
+    assert [a.id for a, _ in found] == ids[::-1]
+    assert {(e.node_id, e.run_id) for _, e in found} == {("gen", "run-1")}
+    page = store.find_made_artifacts(type_name="Examples", pipeline="p", node_id="gen",
+                                     limit=2, before_id=ids[4])
+    assert [a.id for a, _ in page] == [ids[3], ids[2]]
+    assert store.find_made_artifacts(type_name="Examples", pipeline="p", node_id="copy") == []
+    assert [a.id for a, _ in store.find_made_artifacts(
+        type_name="Examples", pipeline="p", newest_first=False)] == ids
+    assert store.find_made_artifacts(type_name="Model", pipeline="p", node_id="gen") == []
+    assert store.find_made_artifacts(type_name="Examples", pipeline="q") == []

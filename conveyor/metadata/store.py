@@ -176,6 +176,23 @@ class MetadataStore(abc.ABC):
         (newest first with ``newest_first``), at most ``limit`` of them."""
 
     @abc.abstractmethod
+    def find_made_artifacts(
+        self,
+        *,
+        type_name: str,
+        pipeline: str,
+        node_id: str | None = None,
+        state: str | None = None,
+        newest_first: bool = True,
+        limit: int | None = None,
+        before_id: int | None = None,
+    ) -> list[tuple[ArtifactRecord, ExecutionRecord]]:
+        """Artifacts of ``type_name`` *made* by node ``node_id`` (any node when None) of
+        ``pipeline`` — their :meth:`original_producers` are there, whatever reused them since —
+        each with the execution that made it; newest first (or oldest), at most ``limit``, and
+        with ``before_id`` (newest first) only ids below it, to read page by page."""
+
+    @abc.abstractmethod
     def original_producers(self, artifact_ids: Sequence[int]) -> dict[int, ExecutionRecord]:
         """For each artifact, the execution that made it: the first to output it, not the cached
         or resolver executions that output it again later. Artifacts without one are left out."""

@@ -54,6 +54,10 @@ def explain(store: MetadataStore, pipeline: str, run_id: str, node_id: str) -> E
                             "stopped before reaching it"])
     current = runs[-1]
     props = current.properties
+    if props.get("resolver"):
+        return Explanation(node_id, run_id, f"resolved ({current.state.lower()})", [
+            "a resolver is never cached: it queries the newest metadata on every run",
+            str(props.get("resolved") or props.get("error") or "")])
     if current.state == CACHED:
         source = store.get_execution(int(props["cached_from"]))
         return Explanation(node_id, run_id, "reused from cache", [

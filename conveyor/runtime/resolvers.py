@@ -8,16 +8,19 @@ shown by ``conveyor show RUN``. The functions only read the store; recording is 
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from conveyor.artifacts import LIVE
+from conveyor.errors import NotFoundError
 from conveyor.ir.model import NodeIR
 from conveyor.metadata.records import ArtifactRecord, ExecutionRecord
 from conveyor.metadata.store import MetadataStore
 
 #: ModelBlessing custom properties written by the Evaluator.
 BLESSED, CURRENT_MODEL_ID = "blessed", "current_model_id"
+#: Artifacts read from the store at a time while looking for the newest.
+PAGE = 50
 
 
 @dataclass
@@ -58,19 +61,37 @@ class ResolverQuery:
         return made_by.run_id != self.run_id or (
             made_by.pipeline == self.pipeline and made_by.node_id in self.depends_on)
 
-    def candidates(self, type_name: str, producer: str | None,
-                   pipeline: str | None = None) -> list[tuple[ArtifactRecord, ExecutionRecord]]:
+    def candidates(self, type_name: str, producer: str | None, pipeline: str | None = None,
+                   ) -> Iterator[tuple[ArtifactRecord, ExecutionRecord]]:
         """Visible LIVE artifacts of ``type_name`` made by node ``producer`` (any node when None)
         of ``pipeline`` (default: this one), newest first, each with the execution that made
-        it."""
-        pipeline = pipeline or self.pipeline
-        found = self.store.find_artifacts(type_name=type_name, pipeline=pipeline,
-                                          node_id=producer, state=LIVE, newest_first=True)
-        makers = self.store.original_producers([a.id for a in found])
-        return [(a, makers[a.id]) for a in found if a.id in makers
-                and makers[a.id].pipeline == pipeline
-                and (producer is None or makers[a.id].node_id == producer)
-                and self.visible(makers[a.id])]
+        it; read from the store a page at a time, so stopping early reads little."""
+        cursor: int | None = None
+        while True:
+            page = self.store.find_made_artifacts(
+                type_name=type_name, pipeline=pipeline or self.pipeline, node_id=producer,
+                state=LIVE, limit=PAGE, before_id=cursor)
+            for artifact, made_by in page:
+                if self.visible(made_by):
+                    yield artifact, made_by
+            if len(page) < PAGE:
+                return
+            cursor = page[-1][0].id
+
+    def made_by(self, artifact_id: int, type_name: str,
+                producer: str) -> tuple[ArtifactRecord, ExecutionRecord] | None:
+        """Artifact ``artifact_id`` and its maker, if it is a visible LIVE ``type_name`` made by
+        node ``producer`` of this pipeline; else None."""
+        try:
+            artifact = self.store.get_artifact(artifact_id)
+        except NotFoundError:
+            return None
+        maker = self.store.original_producers([artifact_id]).get(artifact_id)
+        if maker is None or artifact.state != LIVE or artifact.type_name != type_name or \
+                maker.pipeline != self.pipeline or maker.node_id != producer or \
+                not self.visible(maker):
+            return None
+        return artifact, maker
 
     def output_type(self, key: str) -> str:
         """The artifact type name of the node's output ``key``."""
@@ -84,29 +105,38 @@ def _where(query: ResolverQuery, producer: str | None) -> str:
 
 def latest_blessed_model(query: ResolverQuery, *, model_from: str, blessing_from: str,
                          required: bool = False) -> Resolution:
-    """See :class:`conveyor.dsl.resolver.LatestBlessedModel`."""
+    """See :class:`conveyor.dsl.resolver.LatestBlessedModel`.
+
+    Blessings are read newest first. A blessing's model was made before the blessing (ids
+    grow), so once a blessing is older than the best model found, no blessing left can name a
+    newer one: the scan stops there, after a page or two however long the history."""
     del required  # enforced by the launcher
-    blessing_of: dict[int, ArtifactRecord] = {}
+    best: tuple[ArtifactRecord, ExecutionRecord, ArtifactRecord] | None = None
+    blessed = 0
     for blessing, made_by in query.candidates(query.output_type("blessing"), blessing_from):
+        if best is not None and blessing.id < best[0].id:
+            break
         if blessing.custom_properties.get(BLESSED) not in (1, True):
             continue
+        blessed += 1
         model_id = blessing.custom_properties.get(CURRENT_MODEL_ID)
         if not isinstance(model_id, int) or isinstance(model_id, bool):
             evaluated = query.store.execution_io(made_by.id).inputs.get("model", [])
             model_id = evaluated[0].id if evaluated else None
-        if model_id is not None:
-            blessing_of.setdefault(model_id, blessing)  # newest blessing first
-    models = query.candidates(query.output_type("model"), model_from)
-    for model, made_by in models:  # newest model first
-        if model.id in blessing_of:
-            blessing = blessing_of[model.id]
-            return Resolution(
-                {"model": [model], "blessing": [blessing]},
-                f"model {model.id} (made in run {made_by.run_id}), blessed by {blessing.id}")
-    return Resolution({"model": [], "blessing": []},
-                      f"nothing found: no live model of {_where(query, model_from)} from an "
-                      f"earlier run is blessed by node '{blessing_from}' "
-                      f"({len(models)} model(s), {len(blessing_of)} blessed)")
+        if model_id is None or (best is not None and model_id <= best[0].id):
+            continue
+        found = query.made_by(model_id, query.output_type("model"), model_from)
+        if found is not None:
+            best = (*found, blessing)
+    if best is None:
+        return Resolution({"model": [], "blessing": []},
+                          f"nothing found: no live model of {_where(query, model_from)} from an "
+                          f"earlier run is blessed by node '{blessing_from}' ({blessed} "
+                          f"blessing(s) of other models or runs)")
+    model, model_maker, blessing = best
+    return Resolution({"model": [model], "blessing": [blessing]},
+                      f"model {model.id} (made in run {model_maker.run_id}), blessed by "
+                      f"{blessing.id}")
 
 
 def latest_artifact(query: ResolverQuery, *, type: str, producer: str | None,
@@ -114,18 +144,19 @@ def latest_artifact(query: ResolverQuery, *, type: str, producer: str | None,
     """See :class:`conveyor.dsl.resolver.LatestArtifact`."""
     del required
     type_name = type
-    found = query.candidates(type_name, producer, pipeline)
-    if not found:
+    found = next(query.candidates(type_name, producer, pipeline), None)
+    if found is None:
         where = _where(query, producer) if pipeline in (None, query.pipeline) else \
             f"node '{producer or 'any'}' of pipeline '{pipeline}'"
         return Resolution({"artifact": []}, f"nothing found: no live {type_name} of {where} "
                                             f"from an earlier run")
-    artifact, made_by = found[0]
+    artifact, made_by = found
     return Resolution({"artifact": [artifact]},
                       f"{type_name} {artifact.id} (made in run {made_by.run_id})")
 
 
-def _by_span(found: list[tuple[ArtifactRecord, ExecutionRecord]]) -> dict[int, ArtifactRecord]:
+def _by_span(found: Iterable[tuple[ArtifactRecord, ExecutionRecord]]) \
+        -> dict[int, ArtifactRecord]:
     """One artifact per span: the highest version, then the newest (``found`` is newest first)."""
     best: dict[int, ArtifactRecord] = {}
     for artifact, _ in found:

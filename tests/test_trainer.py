@@ -462,6 +462,15 @@ def test_label_absent_from_the_data(trained: Trained, tmp_path: Path) -> None:
     assert "species_xf" in message  # the features it could have meant
 
 
+def test_raw_examples_given_with_a_transform_graph(trained: Trained, tmp_path: Path) -> None:
+    accessor = ExamplesAccessor()
+    raw = [os.path.join(trained.raw_examples_uri, "Split-train", "*")]
+    with pytest.raises(DataError, match=r"the examples lack feature\(s\) bill_depth_mm_xf, .*"
+                                        r"are they Transform's transformed_examples\?"):
+        accessor.tf_dataset(raw, batch_size=8, label_key="species_xf",
+                            transform_output=trained.graph_uri)
+
+
 def test_unknown_split(trained: Trained, tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"Trainer\.train_split='training'.*Choose one of the "
                                         r"splits of the Examples \(train, eval\)"):

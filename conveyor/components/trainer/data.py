@@ -110,6 +110,7 @@ class ExamplesAccessor(DataAccessor):
                                if transform_output else ""))
         found = resolve_files(files)
         records = self._serialized(found)
+        self._check_features(found, records, spec, transform_output)
         if shuffle:
             records = records.shuffle(SHUFFLE_BUFFER, seed=self.seed if seed is None else seed,
                                       reshuffle_each_iteration=True)
@@ -124,6 +125,26 @@ class ExamplesAccessor(DataAccessor):
 
         return records.map(parse, num_parallel_calls=tf.data.AUTOTUNE,
                            deterministic=True).prefetch(tf.data.AUTOTUNE)
+
+    @staticmethod
+    def _check_features(found: SplitFiles, records: Any, spec: dict[str, Any],
+                        transform_output: str | None) -> None:
+        """Fail now, naming the files, when the first example lacks a feature the spec requires
+        (rather than deep inside training with TensorFlow's parse error)."""
+        import tensorflow as tf
+
+        required = {name for name, feature in spec.items()
+                    if isinstance(feature, tf.io.FixedLenFeature) and feature.default_value is None}
+        for serialized in records.take(1):
+            present = set(tf.train.Example.FromString(serialized.numpy()).features.feature)
+            missing = sorted(required - present)
+            if missing:
+                hint = ("are they Transform's transformed_examples? (with transform_graph wired, "
+                        "the Trainer's examples must be)" if transform_output else
+                        "does the schema describe this data?")
+                raise DataError(f"{found.split}: the examples lack feature(s) "
+                                f"{', '.join(missing)} that the feature spec requires (they "
+                                f"hold {', '.join(sorted(present))}); {hint}")
 
     @staticmethod
     def _serialized(found: SplitFiles) -> Any:

@@ -39,6 +39,7 @@ from conveyor.errors import ArgumentError, ArtifactTypeError, DefinitionError, P
 from conveyor.ir import compile_pipeline
 from conveyor.metadata import MetadataConfig, MetadataStore, connect
 from conveyor.metadata.records import CACHED, COMPLETE, FAILED
+from conveyor.orchestrators.progress import format_summary
 from conveyor.runtime.cache import explain
 from conveyor.runtime.launcher import SKIPPED, Launcher
 
@@ -105,6 +106,11 @@ def test_with_no_blessed_model_the_resolver_finds_nothing_and_downstream_gets_no
     assert resolver.resolved is not None and resolver.resolved.startswith("nothing found")
     assert first["evaluator"].state == COMPLETE
     assert baseline_seen(first) == "none"
+    [row] = [line for line in format_summary(first.nodes).splitlines()
+             if line.startswith("latest_blessed_model")]
+    assert row.split()[1] == "RESOLVED" and row.endswith(
+        "nothing found: no live model of node 'trainer' of pipeline 'blessing' from an earlier "
+        "run is blessed by node 'evaluator'")
 
 
 def test_the_newest_blessed_model_of_an_earlier_run_is_resolved_never_a_newer_unblessed_one(

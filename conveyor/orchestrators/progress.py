@@ -35,7 +35,9 @@ class Progress(Protocol):
 
 
 def _state_label(result: NodeResult) -> str:
-    label = f"{result.state} (earlier)" if result.resumed else result.state
+    state = "RESOLVED" if result.resolved is not None and result.state == COMPLETE \
+        else result.state
+    label = f"{state} (earlier)" if result.resumed else state
     return f"{label}, STOPPED RUN" if result.stop_reason is not None else label
 
 
@@ -175,7 +177,7 @@ def format_summary(results: Sequence[NodeResult]) -> str:
                                        if a.custom_properties.get(SUMMARY) else "")
                     for k, arts in r.outputs.items() for a in arts]
             reuse = [f"reused execution {r.cached_from}"] if r.cached_from else []
-            detail = f"\n{'':<{width + 34}}".join(reuse + uris) or "(no outputs)"
+            detail = f"\n{'':<{width + 34}}".join(reuse + uris) or r.resolved or "(no outputs)"
         duration = f"{r.duration_s:.2f}s" if r.state != SKIPPED else ""
         lines.append(f"{r.node_id:<{width}}  {_state_label(r):<22} {duration:>8}  {detail}")
     return "\n".join(lines)

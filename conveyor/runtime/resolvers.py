@@ -131,8 +131,9 @@ def latest_blessed_model(query: ResolverQuery, *, model_from: str, blessing_from
     if best is None:
         return Resolution({"model": [], "blessing": []},
                           f"nothing found: no live model of {_where(query, model_from)} from an "
-                          f"earlier run is blessed by node '{blessing_from}' ({blessed} "
-                          f"blessing(s) of other models or runs)")
+                          f"earlier run is blessed by node '{blessing_from}'"
+                          + (f" ({blessed} blessing(s) name models not eligible: gone, of this "
+                             f"run, or made elsewhere)" if blessed else ""))
     model, model_maker, blessing = best
     return Resolution({"model": [model], "blessing": [blessing]},
                       f"model {model.id} (made in run {model_maker.run_id}), blessed by "

@@ -430,6 +430,11 @@ def test_a_node_named_by_a_resolver_must_exist_and_output_the_type() -> None:
                                                 r"output of type ModelBlessing \(its outputs: "
                                                 r"model \(Model\)\)"):
         Pipeline("p", [trainer, evaluator, swapped])
+    chained = LatestArtifact(type=Model, producer="latest_blessed_model", id="chained")
+    with pytest.raises(DefinitionError, match=r"field 'producer': node 'latest_blessed_model' "
+                                              r"is a resolver, which makes no artifacts"):
+        Pipeline("p", [trainer, evaluator,
+                       LatestBlessedModel(model_from=trainer, blessing_from=evaluator), chained])
     # Another pipeline's nodes are not checked here.
     elsewhere = LatestArtifact(type=Model, producer="anything", pipeline="other")
     Pipeline("p", [trainer, elsewhere])

@@ -32,6 +32,12 @@ Rules shared by every resolver:
 - Nodes named by id (``model_from="trainer"``, or the component object itself, which creates no
   dependency) are checked when the pipeline is built: they must exist and have an output of the
   right type.
+
+Why nodes are *named* rather than wired (TFX's resolvers take channels too): wiring
+``trainer.outputs.model`` would make the resolver wait for this run's trainer, and its answer
+would then depend on this run's model; a baseline must come from before. PreviousSpan is the
+exception that proves it: it must know this run's span, so it takes this run's artifact as its
+input, and only looks at spans before it.
 """
 from __future__ import annotations
 
@@ -138,6 +144,10 @@ class Resolver(Component):
             raise DefinitionError(
                 f"{where}: no node '{node_id}' in the pipeline.{did_you_mean(node_id, nodes)} "
                 f"Nodes: {', '.join(nodes)}")
+        if isinstance(nodes[node_id], Resolver):
+            raise DefinitionError(
+                f"{where}: node '{node_id}' is a resolver, which makes no artifacts (it finds "
+                f"those of other nodes); name the node that makes them")
         outputs = type(nodes[node_id]).SPEC.outputs
         matching = [k for k, o in outputs.items() if issubclass(o.type, artifact_type)]
         if len(matching) != 1:

@@ -370,7 +370,8 @@ class MlmdStore(MetadataStore):
                        state: str | None = None, newest_first: bool = False,
                        limit: int | None = None) -> list[ArtifactRecord]:
         """See :meth:`MetadataStore.find_artifacts`. ``pipeline``, ``run_id`` and ``node_id``
-        select artifacts output (produced, pending, or reused by a cached execution) there."""
+        select artifacts output (produced, pending, reused by a cached execution, or found by
+        a resolver) there; :meth:`find_made_artifacts` selects by maker only."""
         if node_id is not None and pipeline is None:
             raise MetadataError(f"find_artifacts(node_id={node_id!r}) needs the pipeline too; "
                                 f"node ids are unique only within a pipeline")

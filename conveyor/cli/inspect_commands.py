@@ -69,6 +69,8 @@ TEXT_VIEWS = {
     "ModelBlessing": "conveyor.components.evaluator.views:render_text",
     "InfraBlessing": "conveyor.components.pusher.views:render_text",
     "HyperParameters": "conveyor.components.trainer.views:render_text",
+    "Model": "conveyor.components.trainer.run_views:render_text",
+    "ModelRun": "conveyor.components.trainer.run_views:render_text",
 }
 
 

@@ -43,6 +43,8 @@ VIEWS: dict[str, list[tuple[str, str]]] = {
     "InfraBlessing": [("Infra blessing", "conveyor.components.pusher.views:infra_blessing")],
     "HyperParameters": [("Hyperparameters",
                          "conveyor.components.trainer.views:hyperparameters")],
+    "Model": [("Model", "conveyor.components.trainer.run_views:model")],
+    "ModelRun": [("Training metrics", "conveyor.components.trainer.run_views:model_run")],
 }
 
 #: Most files listed per artifact; a larger directory ends with "... and N more".

@@ -11,7 +11,11 @@ a fresh child process runs one cold measurement and reports its wall time and it
   TFRecords of tf.Example; the DirectRunner in memory, one thread per CPU);
 * ``stats-tfrecord`` / ``stats-parquet``: the StatisticsGen executor, with its default engine
   (in process here), on the Examples CsvExampleGen wrote from the same CSV as TFRecords
-  (its default) or as Parquet (``output_format="parquet"``); it also writes ``stats.html``;
+  (its default) or as Parquet (``output_format="parquet"``); it also writes ``stats.html``.
+  TFRecords are decoded by TensorFlow's parser, as the Examples carry ExampleGen's
+  ``feature_kinds`` (:mod:`conveyor.data.tf_parsing`);
+* not by default, ``stats-tfrecord-tfxbsl``: the same without ``feature_kinds``, so tfx-bsl's
+  ``ExamplesToRecordBatchDecoder`` decodes (as for Examples ExampleGen did not encode);
 * ``stats-beam``: StatisticsGen with ``engine="beam"`` (``tfdv.GenerateStatistics`` on the
   DirectRunner, as TFX runs it) on the TFRecord Examples, only up to ``--beam-rows`` (it is slow);
 * not by default, ``examplegen-serial``: CsvExampleGen on one thread
@@ -33,7 +37,11 @@ largest size, time may grow at most 1.25x as much as the rows do.
 ``--breakdown`` then times the steps of a CsvExampleGen work item one after another on one
 thread, as the executor runs them on each CSV chunk: CSV parse (pyarrow), split (row hashes and
 ``take``), list conversion (flat columns to Arrow lists), tfx-bsl encode, TF write
-(TFRecordWriter, gzip).
+(TFRecordWriter, gzip); and the steps of StatisticsGen on the TFRecord Examples, each on its
+own: reading the records (tf.data: inflate and frame), reading and parsing them with
+TensorFlow's parser into Arrow, reading and decoding them with tfx-bsl, and TFDV's generators
+on the decoded batches. Every row also shows the child's CPU seconds ("cpu s", all threads),
+steadier than wall time when other work shares the machine.
 
     .venv/bin/python bench/data.py [--rows 100000 1000000] [--repeats 3] [--modes ...]
                                    [--beam-rows 100000] [--breakdown]
@@ -55,11 +63,12 @@ from typing import Any
 HERE = os.path.dirname(os.path.abspath(__file__))
 STAGES = ["CSV parse", "split", "list conversion", "tfx-bsl encode", "TF write"]
 MODES = ["floor", "examplegen", "stats-tfrecord", "stats-parquet", "stats-beam",
-         "examplegen-serial", "examplegen-pipeline"]
+         "examplegen-serial", "examplegen-pipeline", "stats-tfrecord-tfxbsl"]
 DEFAULT_MODES = MODES[:5]
 #: Modes that read the Examples written by the ``prepare`` child, and the payload each reads.
 STATS_PAYLOADS = {"stats-tfrecord": "tfrecord", "stats-parquet": "parquet",
-                  "stats-beam": "tfrecord"}
+                  "stats-beam": "tfrecord", "stats-tfrecord-tfxbsl": "tfrecord"}
+STATS_STAGES = ["TFRecord read", "read + TF parse", "read + tfx-bsl", "TFDV generators"]
 PREPARED = "prepared.json"
 
 #: Targets: most times the floor at the largest size, and the most peak memory.
@@ -144,6 +153,43 @@ def breakdown_work(data_dir: str, work_dir: str) -> Work:
     return lambda: {"stages": breakdown(data_dir, work_dir)}
 
 
+def stats_breakdown(data_dir: str) -> dict[str, float]:
+    """Seconds of each step of StatisticsGen on the prepared TFRecord Examples, each measured
+    on its own over every split (see the module docstring)."""
+    import tensorflow as tf
+
+    from conveyor.components.validate import statistics as statistics_executor
+    from conveyor.data.examples import find_split_files, read_batches
+    from conveyor.data.tf_parsing import usable_kinds
+
+    with open(os.path.join(data_dir, PREPARED), encoding="utf-8") as f:
+        prepared = json.load(f)["tfrecord"]
+    kinds = usable_kinds({"feature_kinds": prepared["feature_kinds"]})
+    assert kinds, "the prepared Examples carry no usable feature_kinds"
+    splits = [find_split_files(prepared["uri"], s) for s in prepared["split_names"]]
+    times = dict.fromkeys(STATS_STAGES, 0.0)
+    began = time.perf_counter()
+    for files in splits:
+        for _ in tf.data.TFRecordDataset(list(files.files), compression_type=files.compression,
+                                         buffer_size=4 << 20).batch(20_000):
+            pass
+    times["TFRecord read"] = time.perf_counter() - began
+    batches = []
+    began = time.perf_counter()
+    for files in splits:
+        batches.extend(read_batches(files, kinds=kinds))
+    times["read + TF parse"] = time.perf_counter() - began
+    began = time.perf_counter()
+    for files in splits:
+        for _ in read_batches(files):
+            pass
+    times["read + tfx-bsl"] = time.perf_counter() - began
+    began = time.perf_counter()
+    statistics_executor.compute_in_process(batches)
+    times["TFDV generators"] = time.perf_counter() - began
+    return times
+
+
 def floor_work(data_dir: str) -> Work:
     """Import pyarrow; the work reads the CSV and computes the simple aggregates."""
     import pyarrow as pa
@@ -220,6 +266,8 @@ def statistics_work(mode: str, data_dir: str, work_dir: str) -> Work:
         examples = Examples(prepared["uri"])
         examples.split_names = prepared["split_names"]
         examples.span = 0
+        if mode != "stats-tfrecord-tfxbsl" and prepared.get("feature_kinds"):
+            examples.custom_properties["feature_kinds"] = prepared["feature_kinds"]
         output = ExampleStatistics(os.path.join(work_dir, "statistics"))
         os.makedirs(output.uri)
         context = ExecutionContext("bench", "run", "stats", 0, work_dir, work_dir)
@@ -255,6 +303,7 @@ def prepare(data_dir: str) -> dict[str, Any]:
                             "output_format": payload})
         prepared[payload] = {
             "uri": examples.uri, "split_names": list(examples.split_names),
+            "feature_kinds": examples.custom_properties.get("feature_kinds"),
             "row_counts": json.loads(str(examples.custom_properties["row_counts"]))}
         seconds[payload] = time.perf_counter() - began
     with open(os.path.join(data_dir, PREPARED), "w", encoding="utf-8") as f:
@@ -278,17 +327,20 @@ def child(mode: str, data_dir: str, work_dir: str) -> dict[str, Any]:
         work = floor_work(csv_dir)
     elif mode == "breakdown":
         work = breakdown_work(csv_dir, work_dir)
+    elif mode == "stats-breakdown":
+        preload("tensorflow", "tensorflow_data_validation", "tfx_bsl.coders.example_coder")
+        work = lambda: {"stages": stats_breakdown(data_dir)}  # noqa: E731
     elif mode.startswith("examplegen"):
         work = examplegen_work(mode, csv_dir, work_dir)
     else:
         work = statistics_work(mode, data_dir, work_dir)
     imported = time.perf_counter() - began
     import_mb = peak_mb()
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     facts = work()
     seconds = time.perf_counter() - began
-    return {"seconds": seconds, "import_s": imported, "import_mb": import_mb,
-            "peak_mb": peak_mb(), **facts}
+    return {"seconds": seconds, "cpu_s": time.process_time() - cpu, "import_s": imported,
+            "import_mb": import_mb, "peak_mb": peak_mb(), **facts}
 
 
 def measure(mode: str, data_dir: str) -> dict[str, Any]:
@@ -304,15 +356,18 @@ def measure(mode: str, data_dir: str) -> dict[str, Any]:
         return result
 
 
-def print_breakdown(rows: int, runs: list[dict[str, Any]], floor: float | None) -> None:
-    """Median seconds of each step over ``runs``."""
-    medians = {stage: statistics.median(r["stages"][stage] for r in runs) for stage in STAGES}
-    total = sum(medians.values())
-    print(f"{rows:>9} examplegen breakdown, one thread (median of {len(runs)}):")
+def print_breakdown(rows: int, title: str, stages: list[str], runs: list[dict[str, Any]],
+                    floor: float | None, total: bool = True) -> None:
+    """Median seconds of each step over ``runs`` (and their sum when the steps add up)."""
+    medians = {stage: statistics.median(r["stages"][stage] for r in runs) for stage in stages}
+    whole = sum(medians.values())
+    print(f"{rows:>9} {title} (median of {len(runs)}):")
     for stage, seconds in medians.items():
         ratio = f", {seconds / floor:.1f}x floor" if floor else ""
-        print(f"{'':>12}{stage:<16} {seconds:>6.2f} s  {100 * seconds / total:>3.0f} %{ratio}")
-    print(f"{'':>12}{'sum':<16} {total:>6.2f} s", flush=True)
+        share = f"  {100 * seconds / whole:>3.0f} %" if total else ""
+        print(f"{'':>12}{stage:<16} {seconds:>6.2f} s{share}{ratio}")
+    if total:
+        print(f"{'':>12}{'sum':<16} {whole:>6.2f} s", flush=True)
 
 
 def verdict(ok: bool) -> str:
@@ -329,8 +384,9 @@ def targets_line(results: dict[str, dict[int, Figures]], sizes: list[int]) -> st
         figures = []
         for mode, by_rows in results.items():
             ratio = by_rows[large].x_floor if large in by_rows else None
-            # The target is for the default engine; the Beam one is there for comparison.
-            if mode.startswith(prefix) and mode != "stats-beam" and ratio is not None:
+            # The target is for the defaults; Beam and tfx-bsl are there for comparison.
+            if mode.startswith(prefix) and mode not in ("stats-beam", "stats-tfrecord-tfxbsl") \
+                    and ratio is not None:
                 figures.append(f"{mode} {ratio:.1f}x {verdict(ratio <= target)}")
         if figures:
             parts.append(f"{label} <= {target:g}x floor at {large:,} rows: {', '.join(figures)}")
@@ -371,7 +427,7 @@ def main() -> None:
 
     sizes = sorted(args.rows)
     modes = sorted(dict.fromkeys(args.modes), key=MODES.index)  # the floor first
-    print(f"{'rows':>9} {'mode':<19} {'seconds':>8} {'rows/s':>10} {'x floor':>8} "
+    print(f"{'rows':>9} {'mode':<21} {'seconds':>8} {'cpu s':>6} {'rows/s':>10} {'x floor':>8} "
           f"{'peak MB':>8} {'import s':>9} {'import MB':>10}", flush=True)
     results: dict[str, dict[int, Figures]] = {}
     with tempfile.TemporaryDirectory() as data_root:
@@ -397,12 +453,20 @@ def main() -> None:
                                   import_mb=max(r["import_mb"] for r in runs))
                 results.setdefault(mode, {})[rows] = figures
                 ratio = f"{'-':>8}" if figures.x_floor is None else f"{figures.x_floor:8.1f}"
-                print(f"{rows:>9} {mode:<19} {seconds:>8.2f} {rows / seconds:>10,.0f} {ratio} "
+                cpu = statistics.median(r["cpu_s"] for r in runs)
+                print(f"{rows:>9} {mode:<21} {seconds:>8.2f} {cpu:>6.2f} {rows / seconds:>10,.0f} "
+                      f"{ratio} "
                       f"{figures.peak_mb:>8.0f} {figures.import_s:>9.2f} "
                       f"{figures.import_mb:>10.0f}", flush=True)
             if args.breakdown:
-                print_breakdown(rows, [measure("breakdown", data_dir)
-                                       for _ in range(args.repeats)], floor)
+                print_breakdown(rows, "examplegen breakdown, one thread", STAGES,
+                                [measure("breakdown", data_dir) for _ in range(args.repeats)],
+                                floor)
+                if any(mode in STATS_PAYLOADS for mode in modes):
+                    print_breakdown(rows, "statistics breakdown, each step alone",
+                                    STATS_STAGES, [measure("stats-breakdown", data_dir)
+                                                   for _ in range(args.repeats)], floor,
+                                    total=False)
     if len(sizes) > 1:
         small, large = sizes[0], sizes[-1]
         for mode, by_rows in results.items():

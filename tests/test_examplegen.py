@@ -6,6 +6,7 @@ it is about wiring, caching and keeping earlier artifacts when a run fails.
 from __future__ import annotations
 
 import collections
+import gzip
 import json
 import os
 import re
@@ -189,6 +190,34 @@ def test_records_read_back_as_the_csv_rows(tmp_path: Path, penguins: Path) -> No
     first = dict(got[0])
     assert isinstance(first["body_mass_g"], int) and isinstance(first["species"], str)
     assert any(dict(r)["sex"] is None for r in got)  # "NA" is a missing value
+
+
+def test_gzipped_csv_reads_as_the_plain_file(tmp_path: Path, penguins: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ``.csv.gz`` file is inflated while read, in blocks (here of 2 KB, so many), and gives
+    the rows, kinds and line numbers the plain file gives."""
+    monkeypatch.setattr(csv_source, "CHUNK_BYTES", 2048)
+    text = PENGUINS.read_bytes()
+    write(tmp_path / "gz" / "penguins.csv.gz", gzip.compress(text))
+    examples = generate(CsvExampleGen, tmp_path / "out", input_base=str(tmp_path / "gz"))
+    assert sorted(all_rows(examples), key=repr) == sorted(csv_rows(PENGUINS), key=repr)
+    plain = generate(CsvExampleGen, tmp_path / "plain", input_base=str(penguins))
+    assert examples.custom_properties["feature_kinds"] == plain.custom_properties["feature_kinds"]
+    assert examples.custom_properties["row_counts"] == plain.custom_properties["row_counts"]
+
+    lines = text.splitlines(keepends=True)
+    lines.insert(300, b"1,2,3\n")  # becomes line 301
+    write(tmp_path / "ragged" / "d.csv.gz", gzip.compress(b"".join(lines)))
+    with pytest.raises(DataError, match=r"d\.csv\.gz:301: expected 8 fields, found 3"):
+        generate(CsvExampleGen, tmp_path / "out", input_base=str(tmp_path / "ragged"))
+    cases = {"header only": (gzip.compress(lines[0]), r"a header \(line 1\) but no rows"),
+             "empty text": (gzip.compress(b""), "the file is empty"),
+             "cut off": (gzip.compress(text)[:2000], "cannot inflate the gzip file")}
+    for case, (content, message) in cases.items():
+        base = tmp_path / case.replace(" ", "_")
+        write(base / "d.csv.gz", content)
+        with pytest.raises(DataError, match=r"d\.csv\.gz.*" + message):
+            generate(CsvExampleGen, tmp_path / "out", input_base=str(base))
 
 
 def test_encoded_rows_decode_back_to_the_input_rows(synthetic_dir: Path) -> None:

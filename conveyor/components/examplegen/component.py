@@ -71,7 +71,8 @@ class _FileExampleGen(_ExampleGen):
 
 
 class CsvExampleGen(_FileExampleGen):
-    """Reads CSV files (a header line, then rows) into Examples.
+    """Reads CSV files (a header line, then rows) into Examples; files named ``*.gz`` (e.g.
+    ``data.csv.gz``) are gzipped CSV, inflated while read (each is one work item).
 
     Column types are inferred over all rows read (integer, float, else string; an empty field,
     ``NA``, ``N/A``, ``NULL`` or ``NaN`` is a missing value unless ``null_values`` says

@@ -133,12 +133,13 @@ def _batches(task: Task, settings: Settings, bad: list[BadRow],
 
     if settings.source == "csv":
         assert task.chunk is not None
-        read = csv_source.read_chunk(task.chunk, settings.delimiter, settings.encoding,
-                                     settings.null_values, settings.quarantine, task.kinds)
-        bad.extend(read.bad_rows)
         order = settings.column_order
-        for batch in csv_source.iter_batches(read):
-            yield batch.select(order) if order and batch.schema.names != order else batch
+        for read in csv_source.read_chunks(task.chunk, settings.delimiter, settings.encoding,
+                                           settings.null_values, settings.quarantine,
+                                           task.kinds):
+            bad.extend(read.bad_rows)
+            for batch in csv_source.iter_batches(read):
+                yield batch.select(order) if order and batch.schema.names != order else batch
     elif settings.source == "parquet":
         yield from parquet_source.read(task.origin, settings.column_order or [], task.kinds)
     elif settings.source == "query":

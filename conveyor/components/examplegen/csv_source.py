@@ -8,10 +8,18 @@ file is read by several workers at once.
 Reading a chunk (on a Beam worker) parses it with pyarrow's multi-threaded CSV reader. Bad rows
 are rare, so finding their line numbers is done only when there are some: the chunk's text is
 scanned again with Python's ``csv`` module, and the lines before the chunk are counted.
+
+Gzipped files (``*.gz``, e.g. ``data.csv.gz``) are inflated while they are read. A gzip stream
+cannot be entered in the middle, so such a file is one work item, a :data:`STREAM` chunk, read
+in blocks of about :data:`CHUNK_BYTES` of text that end at line breaks: memory stays bounded,
+and several gzipped files still convert in parallel. Offsets and line numbers count the
+inflated text.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
+import gzip
 import io
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -28,11 +36,14 @@ CHUNK_BYTES = 16 << 20
 #: Rows per Arrow batch handed on from a chunk.
 BATCH_ROWS = 65_536
 _PROBE = 1 << 16
+#: ``Chunk.end`` of a gzipped file: everything after the header, read as a stream.
+STREAM = -1
 
 
 @dataclass(frozen=True)
 class Chunk:
-    """Bytes ``[start, end)`` of ``path``: whole data lines (never the header line)."""
+    """Bytes ``[start, end)`` of ``path`` (of its inflated text, if gzipped): whole data lines
+    (never the header line). ``end`` is :data:`STREAM` for a gzipped file read whole."""
 
     path: str
     start: int
@@ -63,23 +74,53 @@ class ChunkRead:
     bad_rows: list[BadRow] = field(default_factory=list)
 
 
-def _read_range(path: str, start: int, end: int) -> bytes:
+def is_gzipped(path: str) -> bool:
+    """Whether ``path`` is read as gzip (by its name: ``*.gz``)."""
+    return path.endswith(".gz")
+
+
+@contextlib.contextmanager
+def _open(path: str) -> Iterator[io.BufferedIOBase]:
+    """``path``'s bytes; inflated if it is gzipped."""
     with storage.open_read(path) as handle:
-        handle.seek(start)
-        return handle.read(end - start)
+        if not is_gzipped(path):
+            yield handle  # type: ignore[misc]
+            return
+        with gzip.GzipFile(fileobj=handle, mode="rb") as inflated:
+            try:
+                yield inflated
+            except (OSError, EOFError) as err:  # gzip.BadGzipFile is an OSError
+                raise DataError(f"{path}: cannot inflate the gzip file ({err}); is it a "
+                                f"complete gzip file?") from err
+
+
+def _read_range(path: str, start: int, end: int) -> bytes:
+    with _open(path) as handle:
+        try:
+            handle.seek(start)
+            return handle.read() if end == STREAM else handle.read(end - start)
+        except (OSError, EOFError) as err:
+            raise DataError(f"{path}: cannot inflate the gzip file ({err}); is it a complete "
+                            f"gzip file?") from err
 
 
 def read_header(file: InputFile, delimiter: str, encoding: str) -> tuple[tuple[str, ...], int]:
     """The column names on the first line of ``file`` and the offset just after that line."""
     if file.size == 0:
         raise DataError(f"{file.path}: the file is empty; expected a header line and rows")
-    with storage.open_read(file.path) as handle:
-        head = b""
-        while b"\n" not in head and len(head) < file.size:
-            block = handle.read(_PROBE)
+    head = b""
+    with _open(file.path) as handle:
+        while b"\n" not in head:
+            try:
+                block = handle.read(_PROBE)
+            except (OSError, EOFError) as err:
+                raise DataError(f"{file.path}: cannot inflate the gzip file ({err}); is it a "
+                                f"complete gzip file?") from err
             if not block:
                 break
             head += block
+    if not head:
+        raise DataError(f"{file.path}: the file is empty; expected a header line and rows")
     end = head.find(b"\n")
     line = head if end < 0 else head[:end]
     offset = len(head) if end < 0 else end + 1
@@ -108,6 +149,9 @@ def plan(files: list[InputFile], delimiter: str, encoding: str) -> list[Chunk]:
         header, data_start = read_header(file, delimiter, encoding)
         if not _has_rows(file, data_start):
             raise DataError(f"{file.path}: the file has a header (line 1) but no rows")
+        if is_gzipped(file.path):
+            chunks.append(Chunk(file.path, data_start, STREAM, header))
+            continue
         start = data_start
         while start < file.size:
             end = _line_end_after(file, start + CHUNK_BYTES)
@@ -117,7 +161,7 @@ def plan(files: list[InputFile], delimiter: str, encoding: str) -> list[Chunk]:
 
 
 def _has_rows(file: InputFile, data_start: int) -> bool:
-    rest = _read_range(file.path, data_start, min(file.size, data_start + _PROBE))
+    rest = _read_range(file.path, data_start, data_start + _PROBE)
     return bool(rest.strip())
 
 
@@ -140,7 +184,7 @@ def _line_end_after(file: InputFile, position: int) -> int:
 def first_line_of(chunk: Chunk) -> int:
     """The 1-based line number of the chunk's first line (counts the lines before it)."""
     count, position = 0, 0
-    with storage.open_read(chunk.path) as handle:
+    with _open(chunk.path) as handle:
         while position < chunk.start:
             block = handle.read(min(CHUNK_BYTES, chunk.start - position))
             if not block:
@@ -148,6 +192,29 @@ def first_line_of(chunk: Chunk) -> int:
             count += block.count(b"\n")
             position += len(block)
     return count + 1
+
+
+def read_chunks(chunk: Chunk, delimiter: str, encoding: str, null_values: list[str] | None,
+                quarantine: bool, kinds: Mapping[str, str] | None) -> Iterator[ChunkRead]:
+    """:func:`read_chunk` of ``chunk``, or of each block of a :data:`STREAM` chunk in turn."""
+    if chunk.end != STREAM:
+        yield read_chunk(chunk, delimiter, encoding, null_values, quarantine, kinds)
+        return
+    with _open(chunk.path) as handle:
+        handle.seek(chunk.start)
+        position, carry = chunk.start, b""
+        while True:
+            block = handle.read(CHUNK_BYTES)
+            data = carry + block
+            cut = data.rfind(b"\n") + 1 if block else len(data)
+            piece, carry = data[:cut], data[cut:]
+            if piece.strip():
+                yield _parse_text(Chunk(chunk.path, position, position + len(piece),
+                                        chunk.header), piece, delimiter, encoding,
+                                  null_values, quarantine, kinds)
+            position += len(piece)
+            if not block:
+                return
 
 
 def read_chunk(chunk: Chunk, delimiter: str, encoding: str, null_values: list[str] | None,
@@ -160,7 +227,13 @@ def read_chunk(chunk: Chunk, delimiter: str, encoding: str, null_values: list[st
     :class:`DataError` naming file and line, or with ``quarantine`` are returned and left out
     of the batches.
     """
-    data = _read_range(chunk.path, chunk.start, chunk.end)
+    return _parse_text(chunk, _read_range(chunk.path, chunk.start, chunk.end), delimiter,
+                       encoding, null_values, quarantine, kinds)
+
+
+def _parse_text(chunk: Chunk, data: bytes, delimiter: str, encoding: str,
+                null_values: list[str] | None, quarantine: bool,
+                kinds: Mapping[str, str] | None) -> ChunkRead:
     bad: list[BadRow] = []
     undecodable = _undecodable_lines(data, encoding)
     if undecodable:

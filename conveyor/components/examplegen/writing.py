@@ -21,6 +21,7 @@ and copied through Beam's ``FileSystems`` when it is closed.
 """
 from __future__ import annotations
 
+import collections
 import os
 import shutil
 import tempfile
@@ -53,12 +54,13 @@ class TFRecordShard:
             os.close(handle)
         options = tf.io.TFRecordOptions(compression_type="GZIP", compression_level=GZIP_LEVEL)
         self._writer: Any = tf.io.TFRecordWriter(self._local, options)
+        # TFRecordWriter.write is a Python method that only calls its C++ base class's (kept
+        # for a docstring, TensorFlow says); calling the base directly saves ~0.2 µs a record.
+        self._write: Any = super(tf.io.TFRecordWriter, self._writer).write  # type: ignore[misc]
 
     def write(self, records: Iterable[bytes]) -> None:
         """Append serialized records."""
-        write = self._writer.write
-        for record in records:
-            write(record)
+        collections.deque(map(self._write, records), maxlen=0)
 
     def close(self) -> None:
         """Finish the gzip stream and close the file (copying it to its place if remote)."""

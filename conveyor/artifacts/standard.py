@@ -46,6 +46,9 @@ class ExampleStatistics(_SplitArtifact):
 
         {uri}/Split-{name}/FeatureStats.pb    binary DatasetFeatureStatisticsList
         {uri}/Split-{name}/stats.html         TFDV's visualisation, viewable offline
+
+    Custom properties set by StatisticsGen: ``engine`` (``in_process`` or ``beam``) and
+    ``decoder`` (how records were read: ``tensorflow``, ``tfx_bsl``, ``parquet`` or ``tfxio``).
     """
 
     TYPE_NAME = "ExampleStatistics"

@@ -25,8 +25,10 @@ from conveyor import (
     LatestSpans,
     LocalRunner,
     Output,
+    Parameter,
     Pipeline,
     PreviousSpan,
+    Resolver,
     RunResult,
     RuntimeParameter,
     SpanRange,
@@ -35,13 +37,20 @@ from conveyor.artifacts import Examples, Model, Schema
 from conveyor.cli import inspect_commands
 from conveyor.components.validate import ExampleValidator, SchemaGen, StatisticsGen
 from conveyor.dsl import Channel
-from conveyor.errors import ArgumentError, ArtifactTypeError, DefinitionError, ParameterTypeError
+from conveyor.errors import (
+    ArgumentError,
+    ArtifactTypeError,
+    DefinitionError,
+    MetadataError,
+    ParameterTypeError,
+)
 from conveyor.ir import compile_pipeline
 from conveyor.metadata import MetadataConfig, MetadataStore, connect
 from conveyor.metadata.records import CACHED, COMPLETE, FAILED
 from conveyor.orchestrators.progress import format_summary
 from conveyor.runtime.cache import explain
 from conveyor.runtime.launcher import SKIPPED, Launcher
+from conveyor.runtime.resolvers import ResolverQuery
 
 
 class Collect(Component):
@@ -248,6 +257,37 @@ def test_a_notebook_session_with_resolvers_exports_a_pipeline_that_compiles_alik
         "latest_blessed_model": ("resolver", {"model": "Model", "blessing": "ModelBlessing"}),
         "latest_artifact": ("resolver", {"artifact": "Examples"}),
         "previous_span": ("resolver", {"out": "Examples"})}
+
+
+class Broken(Resolver):
+    """A resolver whose query fails (``fail``) or returns something else than a Resolution."""
+
+    fail: bool = Parameter(default=True)
+    found: Channel[Examples] = Output()
+    executor = "test_resolvers:broken_query"
+
+
+def broken_query(query: ResolverQuery, *, fail: bool, required: bool = False) -> object:
+    """Query of :class:`Broken`."""
+    if fail:
+        raise MetadataError("the store is unreachable")
+    return {"found": []}
+
+
+@pytest.mark.parametrize("fail, error", [
+    (True, "MetadataError: the store is unreachable"),
+    (False, "ExecutionError: resolver 'test_resolvers:broken_query' returned dict, not a "
+            "Resolution"),
+])
+def test_a_failing_resolver_query_is_a_failed_node(tmp_path: Path, fail: bool,
+                                                   error: str) -> None:
+    broken = Broken(fail=fail)
+    result = LocalRunner(raise_on_failure=False).run(Pipeline("broken", [broken],
+                                                              root=str(tmp_path)))
+    assert (result["broken"].state, result["broken"].error) == (FAILED, error)
+    with connect(MetadataConfig.for_root(str(tmp_path))) as store:
+        [execution] = store.run_executions(result.run_id)
+    assert (execution.state, execution.properties["error"]) == (FAILED, error)
 
 
 # ---- LatestArtifact, SpanRange, LatestSpans --------------------------------------------------

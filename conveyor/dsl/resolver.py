@@ -33,6 +33,10 @@ Rules shared by every resolver:
   dependency) are checked when the pipeline is built: they must exist and have an output of the
   right type.
 
+A resolver of one's own is a subclass of :class:`Resolver` whose ``executor`` names a function
+``(query: ResolverQuery, **parameters) -> Resolution`` (see :mod:`conveyor.runtime.resolvers`);
+a query that raises, or returns anything else, fails the node.
+
 Why nodes are *named* rather than wired (TFX's resolvers take channels too): wiring
 ``trainer.outputs.model`` would make the resolver wait for this run's trainer, and its answer
 would then depend on this run's model; a baseline must come from before. PreviousSpan is the

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import run_cli
 
 from conveyor import LocalRunner, Pipeline
 from conveyor.artifacts import Examples, HyperParameters, Model, ModelRun, Schema, TransformGraph
@@ -32,6 +33,7 @@ from conveyor.metadata import MetadataConfig, connect
 from conveyor.metadata.records import CACHED, COMPLETE, FAILED, ArtifactRecord
 from conveyor.models.format import read_model_info
 from conveyor.orchestrators.local import RunResult
+from conveyor.orchestrators.notebook_views import artifact_html
 
 TRAIN_STEPS = 100
 
@@ -246,6 +248,23 @@ def test_model_run_records_metrics_per_epoch_and_tensorboard_logs(trained: Train
         losses = [float(tf_value(e)) for e in train_events.Tensors("epoch_loss")]
     assert losses == pytest.approx([e["loss"] for e in epochs], rel=1e-6)
     assert os.listdir(os.path.join(logs, "validation"))
+
+
+def test_show_and_notebook_views_print_model_and_metrics(trained: Trained) -> None:
+    model_run = trained.output("trainer", "model_run")
+    shown = run_cli("show", str(model_run.id), "--root", str(trained.root), check=True).stdout
+    lines = shown.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.split()[:1] == ["epoch"])
+    assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(lines[header].split())
+    assert [line.split()[0] for line in lines[header + 1:header + 11]] == \
+        [str(i) for i in range(1, 11)]
+    assert "tensorboard --logdir" in shown
+    model = trained.output("trainer", "model")
+    shown = run_cli("show", str(model.id), "--root", str(trained.root), check=True).stdout
+    assert "tensorflow classification of 'species'" in shown
+    assert "formats: Format-Keras, Format-Serving" in shown
+    page = artifact_html(model_run, {})
+    assert "Training metrics" in page and "val_accuracy" in page
 
 
 def tf_value(event: Any) -> float:

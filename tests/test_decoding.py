@@ -236,3 +236,22 @@ def executor_params(component: str) -> dict[str, Any]:
 
     spec = getattr(examplegen, component).SPEC
     return {name: p for name, p in spec.parameters.items() if not p.required}
+
+
+def test_a_pipeline_decodes_example_gen_output_with_tensorflow(root: Path,
+                                                               tmp_path: Path) -> None:
+    """The kinds survive the metadata store: StatisticsGen after CsvExampleGen in a pipeline
+    reads with TensorFlow's parser (tfx-bsl's decoder without the kinds)."""
+    from conveyor import LocalRunner, Pipeline
+    from conveyor.components.validate import StatisticsGen
+
+    folder = tmp_path / "csv"
+    folder.mkdir()
+    shutil.copy(PENGUINS_CSV, folder / "penguins.csv")
+    gen = CsvExampleGen(input_base=str(folder))
+    stats = StatisticsGen(examples=gen.outputs.examples)
+    result = LocalRunner().run(Pipeline("decoding", [gen, stats], root=str(root)))
+    assert result["statistics_gen"].outputs["statistics"][0] \
+        .custom_properties["decoder"] == "tensorflow"
+    files = find_split_files(result["csv_example_gen"].outputs["examples"][0].uri, "train")
+    assert statistics_executor.decoder_of(files, None) == "tfx_bsl"

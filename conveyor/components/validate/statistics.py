@@ -144,8 +144,11 @@ def run(examples: Examples, statistics: ExampleStatistics, exclude_splits: list[
         context.logger.info("computing statistics of %s on Beam (%s)", ", ".join(splits),
                             " ".join(context.beam_args) or "default options")
         compute_with_beam(sources, statistics.uri, context.beam_args)
+        decoders = {"tfxio"}
     else:
         kinds = tf_parsing.usable_kinds(examples.custom_properties)
+        decoders = {decoder_of(files, kinds) for files in sources.values()}
+        context.logger.info("decoding with %s", ", ".join(sorted(decoders)))
         for split, files in sources.items():
             result = _in_process_split(files, kinds)
             layout.write_statistics(statistics.uri, split, result)
@@ -157,6 +160,16 @@ def run(examples: Examples, statistics: ExampleStatistics, exclude_splits: list[
     statistics.span = examples.span
     statistics.split_names = splits
     statistics.custom_properties["engine"] = "beam" if on_beam else "in_process"
+    statistics.custom_properties["decoder"] = ",".join(sorted(decoders))
+
+
+def decoder_of(files: SplitFiles, kinds: Mapping[str, str] | None) -> str:
+    """How the in-process engine reads ``files``: ``parquet`` (pyarrow), ``tensorflow``
+    (TensorFlow's parser, with tfx-bsl's decoder as fallback; given ExampleGen's flat ``kinds``)
+    or ``tfx_bsl`` (tfx-bsl's decoder)."""
+    if files.payload == "parquet":
+        return "parquet"
+    return "tensorflow" if kinds else "tfx_bsl"
 
 
 def _in_process_split(files: SplitFiles, kinds: Mapping[str, str] | None,

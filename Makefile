@@ -9,7 +9,7 @@ RUN_ROOT ?= runs
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 export PYTHONWARNINGS ?= ignore:You are using a Python version:FutureWarning
 
-.PHONY: run test env lock bench bench-data check
+.PHONY: run test env lock bench bench-data bench-model bench-pipeline check
 
 run: $(STAMP)
 	$(VENV)/bin/conveyor run conveyor/examples/penguin_pipeline.py --root $(RUN_ROOT)
@@ -42,6 +42,14 @@ bench: $(STAMP)
 # (several minutes); BENCH_DATA_ARGS="--rows 100000 --repeats 1" for a quick look.
 bench-data: $(STAMP)
 	$(VPY) bench/data.py $(BENCH_DATA_ARGS)
+
+# Transform on the synthetic rows and the penguin Trainer; BENCH_MODEL_ARGS to choose.
+bench-model: $(STAMP)
+	$(VPY) bench/model.py $(BENCH_MODEL_ARGS)
+
+# The full penguin pipeline: 5 cold runs on fresh roots, each followed by a fully cached run.
+bench-pipeline: $(STAMP)
+	$(VPY) bench/pipeline.py $(BENCH_PIPELINE_ARGS)
 
 # Static checks: mypy --strict and ruff (configured in pyproject.toml).
 check: $(STAMP)

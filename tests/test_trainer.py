@@ -297,11 +297,13 @@ def test_model_lineage_reaches_the_raw_examples_and_their_span(trained: Trained)
 
 def test_same_seed_same_metrics_other_seed_other_metrics(trained: Trained,
                                                          tmp_path: Path) -> None:
-    """The pipeline's Trainer (seed 0) trained again outside the pipeline with seed 0 gives
-    the same metrics, epoch by epoch; seed 1 gives others."""
+    """The pipeline's Trainer (seed 0) trained again outside the pipeline with seed 0 (the
+    run_fn named by import path this time) gives the same metrics, epoch by epoch; seed 1
+    gives others."""
     module = module_path("penguin_keras")
     in_pipeline = read_epochs(trained.model_run_uri)
-    _, again = call_trainer(trained, tmp_path / "again", module, train_steps=TRAIN_STEPS)
+    _, again = call_trainer(trained, tmp_path / "again", None, train_steps=TRAIN_STEPS,
+                            run_fn="conveyor.examples.penguin_keras:run_fn")
     _, other = call_trainer(trained, tmp_path / "other", module, train_steps=TRAIN_STEPS, seed=1)
     assert len(in_pipeline) == 10
     assert read_epochs(again.uri) == in_pipeline
@@ -354,6 +356,15 @@ def test_module_without_run_fn_suggests_the_close_name(trained: Trained, tmp_pat
 def test_import_path_that_does_not_import(trained: Trained, tmp_path: Path) -> None:
     with pytest.raises(ModuleFileError, match=r"cannot import module 'no_such_pkg\.model'"):
         call_trainer(trained, tmp_path, None, run_fn="no_such_pkg.model:run_fn")
+
+
+def test_an_edited_module_file_is_imported_again(trained: Trained, tmp_path: Path) -> None:
+    path = write_module(tmp_path, "def run_fn(args):\n    raise ValueError('first')\n")
+    with pytest.raises(ExecutionError, match="first"):
+        call_trainer(trained, tmp_path / "1", path)
+    write_module(tmp_path, "def run_fn(args):\n    raise ValueError('second')\n")
+    with pytest.raises(ExecutionError, match="second"):
+        call_trainer(trained, tmp_path / "2", path)
 
 
 def test_run_fn_that_raises_names_function_file_line_and_error(trained: Trained,

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from conveyor.dsl.loading import import_file
+from conveyor.dsl.loading import import_file, module_name_for
+from conveyor.dsl.source import file_sha256
 from conveyor.errors import (
     ConveyorError,
     DataError,
@@ -86,12 +88,26 @@ def load_user_function(module_file: str | None, name: str, *,
     if not os.path.isfile(path):
         raise ModuleFileError(f"{role} module file {path} does not exist; pass the path of a "
                               f"Python file defining {name}(args)")
+    _forget_if_changed(path)
     try:
         module = import_file(path)
     except PipelineLoadError as err:
         raise ModuleFileError(f"{role} module file {err}; fix the module so it imports") \
             from err
     return _attribute(module, name, path, module.__name__, role)
+
+
+#: Content digest of each module file as it was imported in this process.
+_imported: dict[str, str] = {}
+
+
+def _forget_if_changed(path: str) -> None:
+    """Drop the imported module of ``path`` if the file changed since (a notebook session
+    editing its module file between runs must not train with the old code)."""
+    digest = file_sha256(path)
+    if _imported.get(path, digest) != digest:
+        sys.modules.pop(module_name_for(path), None)
+    _imported[path] = digest
 
 
 def _attribute(module: Any, name: str, path: str | None, module_name: str,

@@ -10,21 +10,22 @@ import os
 import re
 import textwrap
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from data_helpers import synthetic_table, write_examples
+from data_helpers import synthetic_examples, synthetic_table, write_examples
 from tensorflow_metadata.proto.v0 import schema_pb2
 
-from conveyor import LocalRunner, Pipeline
+from conveyor import LatestArtifact, LatestSpans, LocalRunner, Pipeline, RuntimeParameter
 from conveyor.artifacts import LIVE, Examples, Schema, TransformCache, TransformGraph
 from conveyor.components.examplegen import CsvExampleGen
 from conveyor.components.transform import Transform
 from conveyor.components.transform import executor as transform_executor
 from conveyor.components.transform.user_code import load_preprocessing_fn
-from conveyor.components.validate import SchemaGen, StatisticsGen
+from conveyor.components.validate import ImportSchemaGen, SchemaGen, StatisticsGen
 from conveyor.data import layout
 from conveyor.dsl.context import ExecutionContext
 from conveyor.errors import DefinitionError, ModuleFileError, ParameterTypeError
@@ -244,7 +245,8 @@ def span_examples(tmp: Path, span: int, shift: float) -> Examples:
 
 
 def run_transform(tmp: Path, name: str, examples: list[Examples], schema: Schema,
-                  module: Path, cache: TransformCache | None) -> dict[str, Any]:
+                  module: Path, cache: TransformCache | None,
+                  beam_args: list[str] | None = None) -> dict[str, Any]:
     """Call the executor directly; its outputs by name."""
     outputs: dict[str, Any] = {"transform_graph": TransformGraph(uri=str(tmp / name / "graph")),
                "transformed_examples": Examples(uri=str(tmp / name / "examples")),
@@ -252,7 +254,8 @@ def run_transform(tmp: Path, name: str, examples: list[Examples], schema: Schema
     scratch = tmp / name / "scratch"
     scratch.mkdir(parents=True)
     context = ExecutionContext(pipeline="test", run_id=name, node_id="transform", execution_id=0,
-                               pipeline_root=str(tmp), scratch_dir=str(scratch))
+                               pipeline_root=str(tmp), scratch_dir=str(scratch),
+                               beam_args=beam_args or [])
     transform_executor.run(examples=examples, schema=schema, module_file=str(module),
                            preprocessing_fn=None, splits_config=None,
                            custom_config={"scale": 2.0}, analyzer_cache=cache,
@@ -260,22 +263,42 @@ def run_transform(tmp: Path, name: str, examples: list[Examples], schema: Schema
     return outputs
 
 
-def test_a_new_span_reuses_the_cached_analysis_of_earlier_spans(tmp_path: Path) -> None:
-    import tensorflow as tf
-    module = tmp_path / "synthetic_preprocessing.py"
-    module.write_text(SYNTHETIC_FN)
-    schema = synthetic_schema(tmp_path)
-    span0, span1 = span_examples(tmp_path, 0, 0.0), span_examples(tmp_path, 1, 3.0)
+@dataclass
+class Synthetic:
+    """Two synthetic spans, their schema and preprocessing module, and Transform on span 0."""
 
-    first = run_transform(tmp_path, "first", [span0], schema, module, None)
+    tmp: Path
+    module: Path
+    schema: Schema
+    span0: Examples
+    span1: Examples
+    first: dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Synthetic:
+    """Transform (the executor, default runner) on span 0, shared by the tests below."""
+    tmp = tmp_path_factory.mktemp("synthetic")
+    module = tmp / "synthetic_preprocessing.py"
+    module.write_text(SYNTHETIC_FN)
+    schema = synthetic_schema(tmp)
+    span0, span1 = span_examples(tmp, 0, 0.0), span_examples(tmp, 1, 3.0)
+    first = run_transform(tmp, "first", [span0], schema, module, None)
+    return Synthetic(tmp, module, schema, span0, span1, first)
+
+
+def test_a_new_span_reuses_the_cached_analysis_of_earlier_spans(synthetic: Synthetic) -> None:
+    import tensorflow as tf
+
+    first = synthetic.first
     (key0,) = json.loads(str(first["transform_graph"].custom_properties["analyzed_datasets"]))
     assert key0.startswith("train-span0-v0-")
     assert json.loads(str(first["updated_analyzer_cache"].custom_properties["dataset_keys"])) \
         == [key0]
 
     # The window moves on: spans 0 and 1, with the first run's cache. Span 0 is not read again.
-    second = run_transform(tmp_path, "second", [span0, span1], schema, module,
-                           first["updated_analyzer_cache"])
+    second = run_transform(synthetic.tmp, "second", [synthetic.span0, synthetic.span1],
+                           synthetic.schema, synthetic.module, first["updated_analyzer_cache"])
     graph = second["transform_graph"].custom_properties
     (key1,) = json.loads(str(graph["analyzed_datasets"]))
     assert key1.startswith("train-span1-v0-")
@@ -283,58 +306,110 @@ def test_a_new_span_reuses_the_cached_analysis_of_earlier_spans(tmp_path: Path) 
     assert sorted(json.loads(str(second["updated_analyzer_cache"]
                                  .custom_properties["dataset_keys"]))) == [key0, key1]
 
-    # The cached accumulators give the analysis a cold run over both spans gives.
-    cold = run_transform(tmp_path, "cold", [span0, span1], schema, module, None)
-    assert sorted(json.loads(str(cold["transform_graph"].custom_properties
-                                 ["analyzed_datasets"]))) == [key0, key1]
-    warm_output = transform_output(second["transform_graph"].uri)
-    cold_output = transform_output(cold["transform_graph"].uri)
-    assert warm_output.vocabulary_by_name("colour") == cold_output.vocabulary_by_name("colour")
+    # The cached accumulators of span 0 and the new ones of span 1 together give the analysis
+    # of both spans: numpy's over the raw rows of both.
+    tables = [synthetic_table(3_000, seed=s, shift=shift) for s, shift in ((0, 0.0), (1, 3.0))]
+    sizes = np.concatenate([t.column("size").to_numpy().astype(np.float32) for t in tables])
+    counts = np.concatenate([t.column("count").to_numpy() for t in tables])
+    colours = Counter(c for t in tables for c in t.column("colour").to_pylist())
+    output = transform_output(second["transform_graph"].uri)
+    assert Counter(output.vocabulary_by_name("colour")) == Counter(c.encode() for c in colours)
     probe = {"size": tf.constant([[8.0], [10.0], [14.0]]),
              "count": tf.constant([[0], [7], [19]], tf.int64),
              "colour": tf.constant([[b"red"], [b"blue"], [b"green"]])}
-    warm = warm_output.transform_raw_features(dict(probe))
-    expected = cold_output.transform_raw_features(dict(probe))
-    for name in ("size_xf", "count_xf", "colour_xf"):
-        np.testing.assert_allclose(warm[name].numpy(), expected[name].numpy(), rtol=1e-5)
-    sizes = np.concatenate([synthetic_table(3_000, seed=s, shift=shift).column("size")
-                            .to_numpy() for s, shift in ((0, 0.0), (1, 3.0))])
-    np.testing.assert_allclose(warm["size_xf"].numpy(),
+    got = {k: v.numpy() for k, v in output.transform_raw_features(probe).items()}
+    np.testing.assert_allclose(got["size_xf"],
                                (np.array([8.0, 10.0, 14.0]) - sizes.mean()) / sizes.std(),
-                               rtol=1e-3)
+                               rtol=1e-4)
+    np.testing.assert_allclose(got["count_xf"], 2.0 * (np.array([0, 7, 19]) - counts.min())
+                               / (counts.max() - counts.min()), rtol=1e-5)
     # Both spans' rows are transformed, and custom_config reached the function.
     transformed = second["transformed_examples"]
     assert transformed.span == 1 and json.loads(str(transformed.custom_properties["spans"])) \
         == [0, 1]
-    counts = column(read_split(transformed.uri, "train"), "count_xf")
-    assert len(counts) == 6_000 and max(counts) == pytest.approx(2.0)
+    written = column(read_split(transformed.uri, "train"), "count_xf")
+    assert len(written) == 6_000 and max(written) == pytest.approx(2.0)
 
 
-def test_parquet_examples_transform_as_their_tfrecord_twins(tmp_path: Path) -> None:
-    import pyarrow.parquet as pq
-
+def test_a_span_window_pipeline_reads_only_the_new_span(tmp_path: Path) -> None:
+    """The TFX pattern, through the LocalRunner: Transform over the two newest spans
+    (LatestSpans) with the previous run's cache (LatestArtifact); the second run reads span 1
+    only, and its analysis covers both spans."""
     module = tmp_path / "synthetic_preprocessing.py"
     module.write_text(SYNTHETIC_FN)
-    schema = synthetic_schema(tmp_path)
-    tfrecord = span_examples(tmp_path, 0, 0.0)
-    parquet = Examples(uri=str(tmp_path / "parquet"))
+    schema_file = synthetic_schema(tmp_path).uri + "/schema.pbtxt"
+    gen = synthetic_examples(span=RuntimeParameter("span", int, default=0), rows=1_000)
+    schema = ImportSchemaGen(schema_file=schema_file)
+    window = LatestSpans(producer=gen, n=2, required=True).after(gen)
+    previous = LatestArtifact(type=TransformCache, producer="transform")
+    transform = Transform(examples=window.outputs.artifacts, schema=schema.outputs.schema,
+                          analyzer_cache=previous.outputs.artifact, module_file=str(module),
+                          custom_config={"scale": 1.0})
+    pipeline = Pipeline("window", [gen, schema, window, previous, transform],
+                        root=str(tmp_path / "root"))
+    runs = [LocalRunner().run(pipeline, parameters={"span": span}) for span in (0, 1)]
+
+    def report(result: RunResult, key: str) -> list[str]:
+        graph = result["transform"].outputs["transform_graph"][0]
+        found: list[str] = json.loads(str(graph.custom_properties[key]))
+        return found
+
+    assert [k.split("-")[1] for k in report(runs[0], "analyzed_datasets")] == ["span0"]
+    assert report(runs[0], "cached_datasets") == []
+    assert [k.split("-")[1] for k in report(runs[1], "analyzed_datasets")] == ["span1"]
+    assert report(runs[1], "cached_datasets") == report(runs[0], "analyzed_datasets")
+    transformed = runs[1]["transform"].outputs["transformed_examples"][0]
+    assert transformed.properties["span"] == 1
+    assert len(read_split(transformed.uri, "train")) == 2_000  # both spans' rows
+    output = transform_output(runs[1]["transform"].outputs["transform_graph"][0].uri)
+    sizes = np.concatenate([synthetic_table(1_000, seed=span * 10).column("size")
+                            .to_numpy().astype(np.float32) for span in (0, 1)])
+    import tensorflow as tf
+
+    probe = {"size": tf.constant([[10.0]]), "count": tf.constant([[3]], tf.int64),
+             "colour": tf.constant([[b"red"]])}
+    np.testing.assert_allclose(output.transform_raw_features(probe)["size_xf"].numpy(),
+                               [(10.0 - sizes.mean()) / sizes.std()], rtol=1e-4)
+
+
+def test_a_module_file_reaches_beam_worker_processes(synthetic: Synthetic) -> None:
+    """On the DirectRunner's multi_processing mode, workers unpickle the preprocessing_fn of a
+    module loaded by path (they cannot import it by name), and transform as in process."""
+    outputs = run_transform(synthetic.tmp, "workers", [synthetic.span0], synthetic.schema,
+                            synthetic.module, None,
+                            beam_args=["--direct_running_mode=multi_processing",
+                                       "--direct_num_workers=2",
+                                       "--default_sdk_harness_log_level=WARNING"])
+    assert_same_transformed(outputs, synthetic.first)
+
+
+def assert_same_transformed(actual: dict[str, Any], expected: dict[str, Any]) -> None:
+    """Two Transform outputs hold the same vocabulary and transformed rows (in any order)."""
+    assert transform_output(actual["transform_graph"].uri).vocabulary_by_name("colour") == \
+        transform_output(expected["transform_graph"].uri).vocabulary_by_name("colour")
+    for split in ("train", "eval"):
+        got = read_split(actual["transformed_examples"].uri, split)
+        wanted = read_split(expected["transformed_examples"].uri, split)
+        assert len(got) == len(wanted)
+        for name in ("size_xf", "count_xf", "colour_xf"):
+            np.testing.assert_allclose(sorted(column(got, name)), sorted(column(wanted, name)),
+                                       rtol=1e-5, atol=1e-6)
+
+
+def test_parquet_examples_transform_as_their_tfrecord_twins(synthetic: Synthetic) -> None:
+    import pyarrow.parquet as pq
+
+    parquet = Examples(uri=str(synthetic.tmp / "parquet"))
     for split, seed in (("train", 0), ("eval", 100)):
-        directory = tmp_path / "parquet" / f"Split-{split}"
+        directory = synthetic.tmp / "parquet" / f"Split-{split}"
         directory.mkdir(parents=True)
         rows = 3_000 if split == "train" else 500
         pq.write_table(synthetic_table(rows, seed=seed),  # float64 sizes, string colours
                        directory / "data_parquet-00000-of-00001.parquet")
     parquet.split_names, parquet.span, parquet.version = ["train", "eval"], 0, 0
-    from_parquet = run_transform(tmp_path, "parquet_run", [parquet], schema, module, None)
-    from_tfrecord = run_transform(tmp_path, "tfrecord_run", [tfrecord], schema, module, None)
-    assert transform_output(from_parquet["transform_graph"].uri).vocabulary_by_name("colour") \
-        == transform_output(from_tfrecord["transform_graph"].uri).vocabulary_by_name("colour")
-    for split in ("train", "eval"):
-        got = read_split(from_parquet["transformed_examples"].uri, split)
-        expected = read_split(from_tfrecord["transformed_examples"].uri, split)
-        for name in ("size_xf", "count_xf", "colour_xf"):
-            np.testing.assert_allclose(sorted(column(got, name)), sorted(column(expected, name)),
-                                       rtol=1e-5, atol=1e-6)
+    from_parquet = run_transform(synthetic.tmp, "parquet_run", [parquet], synthetic.schema,
+                                 synthetic.module, None)
+    assert_same_transformed(from_parquet, synthetic.first)
 
 
 # ---- bad input: clear errors, the run failed, upstream artifacts intact ----------------------

@@ -81,7 +81,9 @@ def run(*, examples: list[Examples], schema: Schema, module_file: str | None,
     transform_graph.custom_properties.update({
         "analyze_splits": json.dumps(analyze_splits),
         "analyzed_datasets": json.dumps(report["analyzed"]),
-        "cached_datasets": json.dumps(report["cached"])})
+        "cached_datasets": json.dumps(report["cached"]),
+        "summary": f"analysed {', '.join(analyze_splits)}: {len(report['analyzed'])} "
+                   f"dataset(s) read, {len(report['cached'])} from the analyzer cache"})
     updated_analyzer_cache.custom_properties["dataset_keys"] = json.dumps(
         cache.cached_keys(updated_analyzer_cache.uri))
     context.logger.info("analysed %s (read: %s; from cache: %s); transformed %s",

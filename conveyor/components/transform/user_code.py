@@ -75,10 +75,17 @@ def _import_file(path: str, name: str) -> Any:
         raise ModuleFileError(f"Transform: module file {os.path.abspath(path)} does not exist; "
                               f"check module_file")
     try:
-        return import_file(path)
+        module = import_file(path)
     except ConveyorError as err:
         raise ModuleFileError(f"Transform: cannot load the module file of preprocessing_fn "
                               f"'{name}': {err}") from err
+    # A module loaded by path cannot be imported by name in another process, so Beam workers
+    # (e.g. the DirectRunner's multi_processing mode) receive its functions by value.
+    from apache_beam.internal.cloudpickle import cloudpickle
+
+    pickler: Any = cloudpickle  # untyped
+    pickler.register_pickle_by_value(module)
+    return module
 
 
 def _parameters(function: Callable[..., Any]) -> Iterable[str]:

@@ -15,15 +15,16 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import REPO, lineage_shape
-from data_helpers import PENGUINS_CSV, examples_content
+from conftest import PENGUIN_TRAIN_STEPS, REPO, LocalRuns, lineage_shape
+from data_helpers import PENGUINS_CSV
 from google.protobuf import json_format, struct_pb2
 from kfp import components
 from kfp.dsl.utils import maybe_rename_for_k8s
 from kfp.pipeline_spec import pipeline_spec_pb2
+from lineage_content import PENGUIN_SECOND_RUN, PIPELINE_CONTENT, Content
 
 from conveyor import Out, Pipeline, RuntimeParameter, component
-from conveyor.examples import hello_pipeline, penguin_data_pipeline
+from conveyor.examples import hello_pipeline, penguin_pipeline
 from conveyor.examples.hello_pipeline import Table, generate
 from conveyor.ir import compile_pipeline
 from conveyor.metadata import MetadataConfig, connect
@@ -126,7 +127,7 @@ def run_like_kfp(spec: pipeline_spec_pb2.PipelineSpec, run_uuid: str,
         pod = pods / f"{run_uuid}-{name}"
         pod.mkdir(parents=True)
         results[name] = subprocess.run([sys.executable, *argv[1:]], cwd=pod, env=env,
-                                       capture_output=True, text=True, timeout=120)
+                                       capture_output=True, text=True, timeout=600)
     return results
 
 
@@ -200,32 +201,40 @@ def test_hello_pipeline_matches_its_golden_file(tmp_path: Path,
 def assert_kfp_runs_match_local_runs(spec: pipeline_spec_pb2.PipelineSpec, pipeline: Pipeline,
                                      arguments: dict[str, Any], tmp_path: Path,
                                      tasks: list[str],
-                                     content: dict[str, Any] | None = None) -> str:
+                                     content: Mapping[str, Content] | None = None, *,
+                                     local: LocalRuns | None = None,
+                                     second_run: Mapping[str, str] | None = None) -> str:
     """Run the compiled tasks twice as KFP would (runs ``uuid-1``, ``uuid-2``) and ``pipeline``
-    twice with the LocalRunner (``local-1``, ``local-2``), all with ``arguments``; assert every
-    task of both runs exits 0, the tasks are ``tasks`` in order, each KFP run's lineage equals
-    its local twin's (``content`` as in :func:`lineage_shape`), the first run completes every
-    node and the second reuses every one. Returns the KFP runs' metadata URL."""
+    twice with the LocalRunner (``local-1``, ``local-2``; or take ``local``, two such runs
+    made already), all with ``arguments``; assert every task of both runs exits 0, the tasks
+    are ``tasks`` in order, each KFP run's lineage equals its local twin's (``content`` as in
+    :func:`lineage_shape`), the first run completes every node and the second gives each node
+    the state in ``second_run`` (default: every node reused from cache). Returns the KFP runs'
+    metadata URL."""
     metadata = f"sqlite://{tmp_path / 'kfp.sqlite'}"
     first = run_like_kfp(spec, "uuid-1", arguments, metadata, tmp_path / "pods")
     assert {n: p.returncode for n, p in first.items()} == dict.fromkeys(first, 0), \
         {n: p.stderr[-3000:] for n, p in first.items()}
     assert list(first) == tasks
     again = run_like_kfp(spec, "uuid-2", arguments, metadata, tmp_path / "pods")
-    assert all(p.returncode == 0 for p in again.values())
+    assert {n: p.returncode for n, p in again.items()} == dict.fromkeys(tasks, 0), \
+        {n: p.stderr[-3000:] for n, p in again.items()}
 
-    local_metadata = f"sqlite://{tmp_path / 'local.sqlite'}"
-    runner = LocalRunner(metadata=local_metadata)
-    for run_id in ("local-1", "local-2"):
-        runner.run(pipeline, run_id=run_id, parameters=arguments,
-                   root=str(tmp_path / "local-root"))
+    if local is None:
+        local = LocalRuns(f"sqlite://{tmp_path / 'local.sqlite'}", ("local-1", "local-2"))
+        runner = LocalRunner(metadata=local.metadata)
+        for run_id in local.run_ids:
+            runner.run(pipeline, run_id=run_id, parameters=arguments,
+                       root=str(tmp_path / "local-root"))
     with connect(MetadataConfig.parse(metadata)) as kfp_store, \
-            connect(MetadataConfig.parse(local_metadata)) as local_store:
-        for kfp_run, local_run in (("uuid-1", "local-1"), ("uuid-2", "local-2")):
+            connect(MetadataConfig.parse(local.metadata)) as local_store:
+        for kfp_run, local_run in zip(("uuid-1", "uuid-2"), local.run_ids, strict=True):
             assert lineage_shape(kfp_store, kfp_run, content) == \
                 lineage_shape(local_store, local_run, content)
         assert {e.state for e in kfp_store.run_executions("uuid-1")} == {COMPLETE}
-        assert {e.state for e in kfp_store.run_executions("uuid-2")} == {CACHED}
+        nodes = [n.id for n in pipeline.nodes]
+        assert {e.node_id: e.state for e in kfp_store.run_executions("uuid-2")} == \
+            (second_run or dict.fromkeys(nodes, CACHED))
     return metadata
 
 
@@ -255,34 +264,69 @@ def test_tasks_run_as_kfp_runs_them_give_the_local_runners_artifacts_and_lineage
     assert states == {"generate": COMPLETE, "summarize": FAILED, "fit": FAILED}
 
 
-def test_data_pipeline_tasks_run_as_kfp_runs_them_give_the_local_runners_lineage(
-        tmp_path: Path) -> None:
-    # ExampleGen -> StatisticsGen -> SchemaGen -> ExampleValidator on the penguins CSV: each
-    # task imports TensorFlow or TFDV in its own process, as in a pod.
-    out = tmp_path / "penguin_data.yaml"
-    compile_kubeflow(penguin_data_pipeline.pipeline, out,
-                     pipeline_root=str(tmp_path / "kfp-root"))
+#: The full penguin pipeline's tasks in the order run_like_kfp runs them (ready tasks by name).
+PENGUIN_TASKS = ["csv-example-gen", "latest-blessed-model", "statistics-gen", "schema-gen",
+                 "example-validator", "transform", "trainer", "evaluator", "infra-validator",
+                 "pusher"]
+
+
+def test_full_pipeline_tasks_run_as_kfp_runs_them_give_the_local_runners_lineage(
+        tmp_path: Path, penguin_local_runs: LocalRuns) -> None:
+    # ExampleGen -> validation -> Transform -> Trainer -> LatestBlessedModel -> Evaluator,
+    # InfraValidator -> Pusher on the penguins CSV: each task imports what it needs (TensorFlow,
+    # TFDV, tf.Transform, TFMA) in its own process, as in a pod; the resolver is a task too.
+    out = tmp_path / "penguin.yaml"
+    compile_kubeflow(penguin_pipeline.pipeline, out, pipeline_root=str(tmp_path / "kfp-root"))
     spec, _ = read_yaml(out)
-    assert spec.root.input_definitions.parameters["data_dir"].default_value.string_value == \
-        penguin_data_pipeline.penguins_dir()
+    params = spec.root.input_definitions.parameters
+    assert params["train_steps"].default_value.number_value == 300
+    assert params["serving_dir"].default_value.string_value == ""
     data = tmp_path / "penguin data"  # a space: the launcher passes the value as one argument
     data.mkdir()
     shutil.copy(PENGUINS_CSV, data / "penguins.csv")
-    arguments = {"data_dir": str(data)}
-    # Examples are compared by their records, not their bytes (see examples_content); the
-    # statistics, schema and anomalies by their recorded fingerprints, as for every pipeline.
+    serving = tmp_path / "serving"
+    arguments = {"data_dir": str(data), "train_steps": PENGUIN_TRAIN_STEPS,
+                 "serving_dir": str(serving)}
+    # Statistics, schema and anomalies are compared by their recorded fingerprints; the rest by
+    # what is deterministic about them (see lineage_content).
     metadata = assert_kfp_runs_match_local_runs(
-        spec, penguin_data_pipeline.pipeline, arguments, tmp_path,
-        ["csv-example-gen", "statistics-gen", "schema-gen", "example-validator"],
-        {"Examples": examples_content})
+        spec, penguin_pipeline.pipeline, arguments, tmp_path, PENGUIN_TASKS, PIPELINE_CONTENT,
+        local=penguin_local_runs, second_run=PENGUIN_SECOND_RUN)
 
-    with connect(MetadataConfig.parse(metadata)) as kfp_store:
-        [validator] = [e for e in kfp_store.run_executions("uuid-1")
-                       if e.node_id == "example_validator"]
-        [anomalies] = kfp_store.execution_io(validator.id).outputs["anomalies"]
-        assert json.loads(anomalies.custom_properties["anomalies_per_split"]) == \
-            {"train": 0, "eval": 0}
-        assert anomalies.uri.startswith(str(tmp_path / "kfp-root" / "penguin_data"))
+    with connect(MetadataConfig.parse(metadata)) as store:
+        first = {e.node_id: e for e in store.run_executions("uuid-1")}
+        second = {e.node_id: e for e in store.run_executions("uuid-2")}
+        assert json.loads(store.get_run("uuid-1").properties["parameters"])["train_steps"] == \
+            PENGUIN_TRAIN_STEPS
+        [model] = store.execution_io(first["trainer"].id).outputs["model"]
+        assert model.uri.startswith(str(tmp_path / "kfp-root" / "penguin" / "trainer"))
+        # First run: nothing blessed yet, so no baseline.
+        assert store.execution_io(first["latest_blessed_model"].id).outputs.get("model", []) \
+            == []
+        assert first["latest_blessed_model"].properties["resolved"].startswith("nothing found")
+        [blessing] = store.execution_io(first["evaluator"].id).outputs["blessing"]
+        assert blessing.custom_properties["blessed"] == 1
+        assert blessing.custom_properties["baseline_model_id"] == -1
+        assert "no baseline" in blessing.custom_properties["reason"]
+        # Second run: the resolver task found the model the first run blessed, and the
+        # Evaluator compared the (cached, so same) candidate against it.
+        resolved = store.execution_io(second["latest_blessed_model"].id).outputs
+        assert [a.id for a in resolved["model"]] == [model.id]
+        assert [a.id for a in resolved["blessing"]] == [blessing.id]
+        evaluated = store.execution_io(second["evaluator"].id)
+        assert [a.id for a in evaluated.inputs["baseline_model"]] == [model.id]
+        [again] = evaluated.outputs["blessing"]
+        assert (again.custom_properties["blessed"], again.custom_properties["current_model_id"],
+                again.custom_properties["baseline_model_id"]) == (1, model.id, model.id)
+        [evaluation] = evaluated.outputs["evaluation"]
+        with open(os.path.join(evaluation.uri, "slices.json"), encoding="utf-8") as f:
+            overall = next(r for r in json.load(f)["rows"] if r["slice"] == "Overall")
+        assert overall["baseline"]["accuracy"] == overall["metrics"]["accuracy"] >= 0.8
+        pushed = [store.execution_io(runs["pusher"].id).outputs["pushed_model"][0]
+                  for runs in (first, second)]
+        assert [p.custom_properties["pushed_version"] for p in pushed] == [1, 2]
+    assert sorted(os.listdir(serving / "1")) == sorted(os.listdir(serving / "2"))
+    assert (serving / "2" / "saved_model.pb").is_file()
 
 
 def test_options_set_root_metadata_volume_and_caching(tmp_path: Path) -> None:

@@ -246,6 +246,8 @@ def result_html(result: NodeResult, *, component: str, run_id: str,
     ]
     if result.cached_from is not None:
         rows.append(("cached from", _e(f"execution {result.cached_from}")))
+    if result.resolved is not None:
+        rows.append(("resolved", _e(result.resolved)))
     if result.error:
         rows.append(("error", _error(result.error)))
     if result.stop_reason is not None:
@@ -293,6 +295,8 @@ def result_text(result: NodeResult, *, component: str, run_id: str) -> str:
              f"execution {result.execution_id} of run {run_id}"]
     if result.cached_from is not None:
         lines.append(f"  reused execution {result.cached_from}")
+    if result.resolved is not None:
+        lines.append(f"  resolved: {result.resolved}")
     if result.error:
         lines.append(f"  error: {result.error}")
     if result.stop_reason is not None:

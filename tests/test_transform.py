@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import sys
 import textwrap
 from collections import Counter
 from dataclasses import dataclass
@@ -481,3 +483,12 @@ def test_declaration_checks() -> None:
     with pytest.raises(ParameterTypeError, match="give module_file="):
         penguin_nodes(preprocessing_fn="preprocessing_fn")
 
+
+
+def test_the_declaration_imports_no_ml_library() -> None:
+    probe = ("import sys; from conveyor.components.transform import Transform; "
+             "print([m for m in ('tensorflow', 'tensorflow_transform', 'apache_beam', "
+             "'tfx_bsl', 'pyarrow') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "[]"

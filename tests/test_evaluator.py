@@ -378,7 +378,7 @@ def test_regression_model_with_an_error_bound(world: World) -> None:
                                                    "species=Chinstrap", "species=Gentoo"}
 
 
-def test_declarations_and_views_import_no_ml_library() -> None:
+def test_declarations_compile_and_import_no_ml_library() -> None:
     import subprocess
     import sys
 
@@ -390,9 +390,13 @@ def test_declarations_and_views_import_no_ml_library() -> None:
             "from conveyor.artifacts import Model\n"
             "@component\n"
             "def train(model: Out[Model]) -> None: ...\n"
+            "from conveyor import Pipeline, compile_pipeline\n"
             "gen = CsvExampleGen(input_base='x')\n"
-            "Evaluator(examples=gen.outputs.examples, model=train().outputs.model,"
+            "model = train()\n"
+            "node = Evaluator(examples=gen.outputs.examples, model=model.outputs.model,"
             " eval_config=eval_config('species', slices=[['island']]))\n"
+            "ir = compile_pipeline(Pipeline('p', [gen, model, node], root='r'))\n"
+            "assert '\"featureKeys\"' in ir.to_json()\n"
             "heavy = ('tensorflow', 'tensorflow_model_analysis', 'apache_beam', 'pyarrow', "
             "'pandas', 'tfx_bsl', 'sklearn', 'joblib', 'matplotlib')\n"
             "print(sorted(m for m in sys.modules\n"

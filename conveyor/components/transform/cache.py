@@ -5,8 +5,11 @@ The key names the split, span and version and ends with a digest of the split's 
 (names relative to the split and bytes), so the same data keeps its key whichever artifact
 holds it, and changed data never meets a stale entry. (TFX keys by file pattern instead, which
 ties the cache to one artifact's location.) Within a dataset, tf.Transform keys each analyzer by
-a fingerprint of its part of the graph, so an edited ``preprocessing_fn`` recomputes only the
-analyzers it changed.
+a fingerprint of its part of the graph: a dataset is left unread only when every analyzer of
+the current ``preprocessing_fn`` has an entry for it, so after an edit that adds or changes an
+analyzer the dataset is read again (tf.Transform still takes the unchanged analyzers' entries).
+Analyzers that depend on other analyzers' results (a second analysis phase, e.g. a quantile of
+a z-score) need the whole data, so every dataset is read for them.
 """
 from __future__ import annotations
 

@@ -15,11 +15,12 @@ the transformed schema (vocabularies record one; other integers count as numbers
 ``species`` is an integer from a tf.Transform vocabulary; the classes are that vocabulary, in
 its order.
 
-Exported under ``args.serving_model_dir``: a ``tf.Module`` whose ``serving_default`` takes
-``examples`` (serialized raw ``tf.train.Example``), parses them with the raw feature spec
-(without the label), applies the transform graph (``transform_features_layer``) and the model,
-and returns ``probabilities`` — the preprocessing of training runs inside the served model.
-The trained Keras model alone (transformed features in, probabilities out) is also saved, as
+Exported under ``args.serving_model_dir`` by
+:func:`conveyor.components.trainer.keras_export.export_serving_model`: ``serving_default``
+takes ``examples`` (serialized raw ``tf.train.Example``), parses them with the raw feature
+spec (without the label), applies the transform graph and the model, and returns
+``probabilities`` — the preprocessing of training runs inside the served model. The trained
+Keras model alone (transformed features in, probabilities out) is also saved, as
 ``{model_dir}/Format-Keras/model.keras``.
 
 ``args.hyperparameters`` may set ``learning_rate`` (default 0.01), ``hidden_units`` (list of
@@ -34,6 +35,7 @@ import keras
 import tensorflow as tf
 
 from conveyor.components.trainer.args import TrainerArgs
+from conveyor.components.trainer.keras_export import export_serving_model, raw_feature_spec
 from conveyor.components.trainer.keras_records import training_callbacks
 
 #: The raw label column, its transformed name and the tf.Transform vocabulary of its values.
@@ -90,26 +92,6 @@ def _int_range(tft_output: Any, name: str) -> tuple[int, int] | None:
     return None
 
 
-class ServingModule(tf.Module):  # type: ignore[misc]  # TensorFlow is untyped
-    """Raw serialized tf.Examples in, class probabilities out (transform graph inside)."""
-
-    def __init__(self, model: keras.Model, tft_output: Any, raw_spec: dict[str, Any]) -> None:
-        super().__init__()
-        self.model = model
-        self.tft_layer = tft_output.transform_features_layer()
-        self.raw_spec = {name: spec for name, spec in raw_spec.items() if name != LABEL}
-        self.feature_names = sorted(model.input.keys())
-
-    @tf.function(  # type: ignore[untyped-decorator]
-        input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
-    def serve(self, examples: tf.Tensor) -> dict[str, tf.Tensor]:
-        """``serving_default``: see the module docstring."""
-        raw = tf.io.parse_example(examples, self.raw_spec)
-        transformed = self.tft_layer(raw)
-        features = {name: transformed[name] for name in self.feature_names}
-        return {"probabilities": self.model(features, training=False)}
-
-
 def run_fn(args: TrainerArgs) -> None:
     """Train the penguin classifier and export it with its preprocessing (module docstring)."""
     from tensorflow_transform.output_wrapper import TFTransformOutput
@@ -145,29 +127,13 @@ def run_fn(args: TrainerArgs) -> None:
     keras_dir = os.path.join(args.model_dir, KERAS_DIR)
     os.makedirs(keras_dir, exist_ok=True)
     model.save(os.path.join(keras_dir, KERAS_FILE))
-    module = ServingModule(model, tft_output, raw_feature_spec(args, tft_output))
-    tf.saved_model.save(module, args.serving_model_dir,
-                        signatures={"serving_default": module.serve})
-    raw_features = {name: _kind(spec.dtype) for name, spec in module.raw_spec.items()}
+    export_serving_model(model, args.serving_model_dir, transform_output=args.transform_output,
+                         label_key=LABEL, schema_file=args.schema_file)
+    raw_features = {name: _kind(spec.dtype) for name, spec in
+                    raw_feature_spec(args.transform_output, args.schema_file).items()
+                    if name != LABEL}
     args.describe_model(task="classification", label_key=LABEL, classes=classes,
                         features=raw_features)
-
-
-def raw_feature_spec(args: TrainerArgs, tft_output: Any) -> dict[str, Any]:
-    """The feature spec of raw tf.Examples: recorded by tf.Transform when it was given one,
-    else made from the schema wired into the Trainer."""
-    try:
-        return dict(tft_output.raw_feature_spec())
-    except OSError:
-        if args.schema_file is None:
-            raise ValueError("the transform graph records no raw feature spec: wire the "
-                             "schema into the Trainer (schema=...)") from None
-    from tensorflow_transform.tf_metadata import schema_utils
-
-    from conveyor.data.layout import read_schema_file
-
-    schema = read_schema_file(args.schema_file)
-    return dict(schema_utils.schema_as_feature_spec(schema).feature_spec)
 
 
 def _kind(dtype: tf.dtypes.DType) -> str:

@@ -14,6 +14,11 @@ model). Instead the tf.Transform output's own SavedModel (``transform_fn/``) is 
 does; the label, absent from serving requests, is fed as an empty value of its type and its
 transformed value dropped. The test suite checks the result against
 ``TFTransformOutput.transform_raw_features`` to 1e-5.
+
+Limit: the empty label (``""``, ``0`` or an empty sparse value) goes through the
+``preprocessing_fn``'s label branch, so that branch must accept it (vocabularies and
+arithmetic do; ``tf.strings.to_number`` on a text label would fail at serving time: convert
+such labels in ``run_fn``, or give the label a numeric type in the data).
 """
 from __future__ import annotations
 

@@ -26,6 +26,7 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from conveyor.artifacts import SUMMARY
 from conveyor.metadata.records import ArtifactRecord, LineageGraph, LineageRow
 from conveyor.runtime.launcher import NodeResult
 
@@ -256,6 +257,7 @@ def result_html(result: NodeResult, *, component: str, run_id: str,
         rows.append(("log", f"<code>{_e(result.log_path)}</code>"))
     for key, artifacts in result.outputs.items():
         described = "<br>".join(f"{_e(a.type_name)} artifact {_e(a.id)}: <code>{_e(a.uri)}</code>"
+                                + (f"<br><i>{_e(line)}</i>" if (line := _summary(a)) else "")
                                 for a in artifacts)
         rows.append((f"outputs.{key}", described or "<i>none</i>"))
     body = _table(rows, raw_values=True)
@@ -304,5 +306,14 @@ def result_text(result: NodeResult, *, component: str, run_id: str) -> str:
     if result.log_path:
         lines.append(f"  log: {result.log_path}")
     for key, artifacts in result.outputs.items():
-        lines.extend(f"  outputs.{key}: {a.type_name} artifact {a.id} {a.uri}" for a in artifacts)
+        for a in artifacts:
+            lines.append(f"  outputs.{key}: {a.type_name} artifact {a.id} {a.uri}")
+            if line := _summary(a):
+                lines.append(f"    {line}")
     return "\n".join(lines)
+
+
+def _summary(artifact: ArtifactRecord) -> str:
+    """The one-line summary its component gave the artifact (as ``conveyor show RUN`` prints
+    it), or ``""``."""
+    return str(artifact.custom_properties.get(SUMMARY) or "")

@@ -327,6 +327,17 @@ def test_examples_are_read_from_parquet_and_several_splits(world: World,
         evaluator_executor.read_examples(parquet, ["evall"])
 
 
+def test_integer_features_stay_integers_with_missing_values(world: World) -> None:
+    _, table = evaluator_executor.read_examples(world.examples, ["eval"])
+    frame = evaluator_executor.examples_to_frame_from_table(table, ["flipper_length_mm",
+                                                                    "year", "sex"])
+    flipper = world.eval_table.column("flipper_length_mm")
+    assert flipper.null_count > 0 and str(frame["flipper_length_mm"].dtype) == "Int64"
+    assert frame["flipper_length_mm"].dropna().tolist() == flipper.drop_null().to_pylist()
+    assert frame["year"].tolist() == world.eval_table.column("year").to_pylist()
+    assert frame["sex"].tolist() == world.eval_table.column("sex").to_pylist()
+
+
 @pytest.mark.parametrize("problem", ["label", "slice", "model_info", "schema"])
 def test_bad_input_is_a_clear_error(world: World, problem: str, tmp_path: Path) -> None:
     model = world.good_sklearn

@@ -119,8 +119,18 @@ def _labelled(table: pa.Table, serialized: list[bytes], label_key: str, info: Mo
 
 
 def examples_to_frame_from_table(table: pa.Table, names: Sequence[str]) -> pd.DataFrame:
-    """Columns ``names`` of a table of list columns, one value per cell (None when absent)."""
+    """Columns ``names`` of a table of list columns, one value per cell (missing when absent).
+
+    Integer features stay integers even with missing values (pandas' nullable ``Int64``), so
+    a slice reads ``year=2007`` rather than ``year=2007.0`` and integer labels match the
+    model's classes.
+    """
     frame: pd.DataFrame = examples_to_frame(_serialize(table.select(list(names))), list(names))
+    for name in names:
+        kind = table.schema.field(name).type
+        value_type = kind.value_type if hasattr(kind, "value_type") else kind
+        if pa.types.is_integer(value_type) and frame[name].dtype != np.int64:
+            frame[name] = frame[name].astype("Int64")
     return frame
 
 

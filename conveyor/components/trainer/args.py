@@ -6,9 +6,16 @@ The contract, as TFX users know it from ``FnArgs``::
         train = args.data_accessor.tf_dataset(
             args.train_files, batch_size=32, label_key="species_xf",
             transform_output=args.transform_output)
-        ...
-        model.export(args.serving_model_dir)          # a SavedModel; see conveyor.models.format
+        model.fit(train, ..., callbacks=training_callbacks(args))   # metrics.json, TensorBoard
+        export_serving_model(model, args.serving_model_dir,         # raw tf.Examples in, the
+                             transform_output=args.transform_output,  # transform graph inside
+                             label_key="species")
         args.describe_model(task="classification", label_key="species", classes=[...])
+
+(``training_callbacks`` from :mod:`conveyor.components.trainer.keras_records`,
+``export_serving_model`` from :mod:`conveyor.components.trainer.keras_export`; any SavedModel
+honouring :mod:`conveyor.models.format` will do. A complete example:
+``conveyor/examples/penguin_keras.py``.)
 
 Non-TensorFlow learners read ``args.data_accessor.pandas(args.train_files)`` (or Arrow record
 batches) and return a fitted estimator from ``run_fn``; the Trainer saves it under

@@ -261,7 +261,8 @@ def test_no_thresholds_blesses_by_default_and_says_so(world: World,
     summary = Summary.load(unconfigured.evaluation.uri)
     assert [row.slice for row in summary.rows] == ["Overall"]
     assert summary.main_metric == "accuracy"
-    assert {"example_count", "auc[Adelie]", "recall[Gentoo]"} <= set(summary.columns)
+    assert summary.columns[:2] == ["example_count", "accuracy"]
+    assert {"auc[Adelie]", "recall[Gentoo]", "calibration[Chinstrap]"} <= set(summary.columns)
 
 
 def test_report_lists_slices_worst_first_with_a_plot(world: World, rejected: Outcome) -> None:

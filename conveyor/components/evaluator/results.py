@@ -57,6 +57,8 @@ def summarize(tfma: Any, proto: Any, uri: str, info: ModelInfo, notes: Sequence[
                                      thresholds=len(thresholded_metrics(config)), notes=notes)
     columns = list(dict.fromkeys(k for row in candidate_metrics.values() for k in row))
     main, higher, bound = main_metric(config, columns)
+    first = [c for c in ("example_count", main) if c in columns]
+    columns = list(dict.fromkeys([*first, *columns]))
     rows = [SliceRow(slice=s, metrics=m, baseline=baseline_metrics.get(s, {}),
                      failures=[f.describe() for f in found if f.slice == s])
             for s, m in candidate_metrics.items()]

@@ -33,12 +33,12 @@ setup(
         "pyarrow==10.0.1",
         "protobuf==4.25.9",
         "palmerpenguins==0.1.6",
+        "matplotlib==3.10.8",  # the Evaluator's per-slice plot
     ],
     extras_require={
         "kfp": ["kfp==2.13.0"],
         "airflow": ["apache-airflow==2.10.3"],
         "learners": ["scikit-learn==1.9.1", "xgboost-cpu==3.2.0", "keras-tuner==1.4.8"],
-        "reports": ["matplotlib==3.10.8"],
         "test": ["pytest>=8", "pytest-timeout", "nbclient", "ipykernel", "nbformat"],
         "dev": ["mypy", "ruff"],
     },

@@ -17,8 +17,6 @@ import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from conveyor.errors import MissingDependencyError
-
 SUMMARY_FILE = "slices.json"
 REPORT_FILE = "report.html"
 PLOT_FILE = "slices.png"
@@ -136,11 +134,8 @@ def page_html(summary: Summary) -> str:
 
 def plot_png(summary: Summary, path: str) -> None:
     """Draw the main metric per slice (the :data:`MAX_PLOTTED` worst) as horizontal bars."""
-    try:
-        import matplotlib
-    except ImportError as err:
-        raise MissingDependencyError.for_module("matplotlib", "reports",
-                                                "the Evaluator's slices.png") from err
+    import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

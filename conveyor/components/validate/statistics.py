@@ -20,18 +20,32 @@ default is the exact one; :func:`stats_options` asks for the sketch on both, so 
 (exactly on counts and top values below the sketch sizes, 1024 heavy hitters and 16384 distinct
 values; quantile histograms agree within the sketch's epsilon, as merge order differs).
 
-Measured (1M rows x 12 columns, 2 cores, after imports; TFDV's import alone takes ~6 s):
+Reading TFRecords in process: when ExampleGen recorded flat feature kinds on the Examples
+(``feature_kinds``), TensorFlow's parser decodes them (:mod:`conveyor.data.tf_parsing`, the same
+record batches as tfx-bsl's decoder, which remains the fallback); the ``decoder`` custom property
+says which was used.
 
-=====================  ==========  ===================
-Examples payload       in process  Beam (DirectRunner)
-=====================  ==========  ===================
-Parquet                1.9 s       5.7 s
-TFRecord (tf.Example)  17-19 s     34 s
-=====================  ==========  ===================
+Measured with ``bench/data.py`` (1M rows x 12 columns, 2 cores shared with other work at a load
+of ~6, so wall times are inflated and CPU seconds are the steadier figure; after imports, TFDV's
+import alone takes ~6 s; medians of 3, writing ``stats.html`` included):
 
-TFDV's generators take ~1.4 s either way; with TFRecords, the rest is inflating the files
-(~2.4 s, on a TensorFlow thread) and decoding tf.Examples to Arrow with tfx-bsl's decoder
-(~12 s). Peak memory stays ~100-150 MB above what the libraries take.
+========================================  =========  ===========  ===================
+Examples payload, decoder                 wall       CPU seconds  x floor (same load)
+========================================  =========  ===========  ===================
+Parquet (pyarrow)                         5.3 s      2.1          2.9
+TFRecord, TensorFlow's parser             18.9 s     6.6          10.4
+TFRecord, tfx-bsl's decoder               36.2 s     15.6         19.9
+========================================  =========  ===========  ===================
+
+(The Beam engine on the TFRecords, as TFX runs it, took 34 s on an unloaded machine earlier.)
+
+Where the CPU goes per 1M examples: TFDV's generators ~1.2-1.4 s whatever the payload (most of
+it in tfx-bsl's quantiles sketch, which holds the GIL: two threads feeding two sets of
+accumulators took as long as one, and ``epsilon`` or bucket counts do not change it); reading
+gzipped TFRecords with tf.data ~1.5-2 s (inflating ~1 s, ~0.5 µs of framing per record);
+TensorFlow's parser plus building Arrow ~1.8 s, on TensorFlow's threads, overlapping TFDV's
+work on this thread; tfx-bsl's decoder instead ~8-10 s on this thread. Peak memory stays
+~100-150 MB above what the libraries take.
 """
 from __future__ import annotations
 

@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPO, run_cli
-from fixture_components import add, produce
+from conftest import PENGUIN_TRAIN_STEPS, REPO, run_cli
+from fixture_components import add, announce, produce
 
 from conveyor import RuntimeParameter
+from conveyor.artifacts import Examples
+from conveyor.dsl.resolver import LatestArtifact
 from conveyor.errors import DefinitionError, ExecutorError, InputResolutionError
 from conveyor.metadata import MetadataConfig, connect
 from conveyor.metadata.records import CACHED, COMPLETE
@@ -27,6 +29,10 @@ from conveyor.orchestrators.notebook_export import export_pipeline
 TEMPLATE = REPO / "conveyor" / "templates" / "interactive.ipynb"
 PENGUIN_FEATURES = ["species", "island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm",
                     "body_mass_g", "sex", "year"]
+#: The slices the template's Evaluator reports: overall, by island, by sex, by both.
+PENGUIN_SLICES = ["Overall", "island=Biscoe", "island=Dream", "island=Torgersen", "sex=female",
+                  "sex=male", *(f"island={i}, sex={s}" for i in ("Biscoe", "Dream", "Torgersen")
+                                for s in ("female", "male"))]
 
 
 class FakeNotebook:
@@ -361,8 +367,10 @@ def test_template_notebook_runs_in_a_kernel(tmp_path: Path, monkeypatch: pytest.
     position = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))
     nb.cells.insert(position + 1, nbformat.v4.new_code_cell(
         f"PIPELINE_ROOT = {str(root)!r}\nEXPORT_PATH = {str(export)!r}\n"
+        f"TRAIN_STEPS = {PENGUIN_TRAIN_STEPS}\n"
         f"import sys\nprint(sys.prefix)", metadata={"tags": ["injected-parameters"]}))
-    client = nbclient.NotebookClient(nb, timeout=120, kernel_name="conveyor-test",
+    # Transform, Trainer and Evaluator each take a minute on a loaded machine.
+    client = nbclient.NotebookClient(nb, timeout=600, kernel_name="conveyor-test",
                                      resources={"metadata": {"path": str(tmp_path)}})
     client.execute()
     nbformat.write(nb, tmp_path / "executed.ipynb")  # kept for debugging a failure
@@ -403,14 +411,73 @@ def test_template_notebook_runs_in_a_kernel(tmp_path: Path, monkeypatch: pytest.
     assert "no anomalies in eval, train" in anomalies
     assert "produced by example_validator" in anomalies
     assert "stopped the run" not in _html(_outputs(nb, "run-example-validator"))
+
+    # The model section: Transform -> Trainer -> LatestBlessedModel -> Evaluator -> Pusher.
+    for tag in ("run-transform", "run-trainer", "run-evaluator", "run-pusher"):
+        assert "COMPLETE" in _html(_outputs(nb, tag)), tag
+    assert "nothing found" in _html(_outputs(nb, "run-resolver"))  # a fresh root
+    evaluation = _html(_outputs(nb, "show-evaluation"))
+    assert "<b>ModelEvaluation</b> artifact" in evaluation
+    assert "BLESSED" in evaluation and "no baseline model" in evaluation
+    assert "src='data:image/png;base64," in evaluation  # the per-slice plot, inlined
+    header = re.search(r"<tr>(<th[^>]*>slice</th>.*?)</tr>", evaluation)
+    assert header is not None, "no per-slice table"
+    columns = re.findall(r"<th[^>]*>([^<]*)</th>", header.group(1))
+    assert columns[0] == "slice" and {"accuracy", "example_count", "auc[Gentoo]"} <= set(columns)
+    slices = re.findall(r"<tr[^>]*><td[^>]*>([^<]*)</td>", evaluation)
+    assert sorted(slices) == sorted(PENGUIN_SLICES), slices
+    assert "produced by evaluator" in evaluation and "produced by trainer" in evaluation
+    blessing = _html(_outputs(nb, "show-blessing"))
+    assert "<b>ModelBlessing</b> artifact" in blessing
+    assert re.search(r"<b style='color:#1a7f37'>BLESSED</b>", blessing)
+    assert "1 threshold configured, passed on every slice" in blessing
+    assert "<i>BLESSED: 1 threshold configured, passed on every slice</i>" in \
+        _html(_outputs(nb, "run-evaluator"))
+    serving = root / "serving" / "penguin"
+    assert f"<i>pushed version 1 (stable) to {serving / '1'}</i>" in \
+        _html(_outputs(nb, "run-pusher"))
+    assert (serving / "1" / "saved_model.pb").is_file()
     assert export.is_file()
 
-    proc = run_cli("run", str(export), check=True)
-    # The data components, imported by the file, are reused from the session's cache; the
-    # notebook's own, copied into the file, run again.
-    assert "6 succeeded (4 from cache)" in proc.stdout
+    proc = run_cli("run", str(export), check=True, timeout=900)
+    # The data and model components, imported by the file, are reused from the session's
+    # cache, except where the resolver changes their inputs: it now finds the model the session
+    # blessed, so the Evaluator compares against it and the Pusher pushes version 2. The
+    # notebook's own components, copied into the file, run again.
+    assert "11 succeeded (6 from cache)" in proc.stdout, proc.stdout
     with connect(MetadataConfig.for_root(str(root))) as store:
-        assert len(store.list_runs("notebook-demo")) == 2
+        session, exported = [r.run_id for r in store.list_runs("notebook-demo")][::-1]
+        [model] = [a.id for e in store.run_executions(session) if e.node_id == "trainer"
+                   for a in store.execution_io(e.id).outputs["model"]]
+        [evaluated] = [e for e in store.run_executions(exported) if e.node_id == "evaluator"]
+        [blessing_record] = store.execution_io(evaluated.id).outputs["blessing"]
+        assert blessing_record.custom_properties["baseline_model_id"] == model
+    assert (serving / "2" / "saved_model.pb").is_file()
+
+
+def test_a_resolver_result_says_what_it_found(root: Path) -> None:
+    with InteractiveContext("nb", pipeline_root=str(root)) as first:
+        first.run(produce(value=1, id="first"))
+        latest = first.run(LatestArtifact(type=Examples, producer="first", id="latest"))
+        # This session's own outputs are not an earlier run's: nothing found.
+        assert "resolved: nothing found: no live Examples of node 'first'" in repr(latest)
+        assert "nothing found" in latest._repr_html_()
+        [made] = first.store.execution_io(
+            first.store.run_executions(first.run_id)[0].id).outputs["out"]
+    with InteractiveContext("nb", pipeline_root=str(root)) as later:
+        found = later.run(LatestArtifact(type=Examples, producer="first", id="latest"))
+        assert [a.id for a in found.outputs["artifact"]] == [made.id]
+        assert f"resolved: Examples {made.id} (made in run {first.run_id})" in repr(found)
+        assert f"Examples {made.id} (made in run {first.run_id})" in found._repr_html_()
+
+
+def test_a_result_shows_the_summary_line_of_each_output(context: InteractiveContext) -> None:
+    result = context.run(announce(note="3 rows <b>", id="note"))
+    [made] = result.outputs["out"]
+    assert f"outputs.out: Examples artifact {made.id} {made.uri}\n    wrote 3 rows <b>" in \
+        repr(result)
+    assert "<br><i>wrote 3 rows &lt;b&gt;</i>" in result._repr_html_()
+    assert "<i>" not in context.run(produce(id="plain"))._repr_html_()
 
 
 def test_execution_result_reads_as_text(context: InteractiveContext) -> None:

@@ -19,6 +19,13 @@ One pipeline, as TFX's Transform builds it:
 The runner is whatever the run's ``beam_args`` choose (default: Beam's in-process
 DirectRunner). Before Beam starts, the ``preprocessing_fn`` is traced once
 (:func:`.user_code.check_traces`), so its mistakes fail fast with a clear error.
+
+Measured with ``bench/model.py`` (12 synthetic columns; eight z-scores, a decile bucketization,
+vocabularies of 5 / ~100 / ~10,000 values; analyse train, transform train and eval; in-memory
+DirectRunner; 2 cores shared with other work): 100k rows 43 s (23 CPU s), 1M rows 242 s
+(97 CPU s), peak memory 1.6 GB of which 0.8 GB is the libraries. Much of the 100k figure is
+fixed: building tf.Transform's Beam graph and tracing the function. The DirectRunner's
+``multi_threading`` mode (2 workers) was slower at 100k (59 s against 41 s).
 """
 from __future__ import annotations
 

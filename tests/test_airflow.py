@@ -15,24 +15,27 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPO, TESTS, lineage_shape, run_cli
-from data_helpers import PENGUINS_CSV, examples_content
+from conftest import PENGUIN_TRAIN_STEPS, REPO, TESTS, LocalRuns, lineage_shape, run_cli
+from data_helpers import PENGUINS_CSV
+from lineage_content import PENGUIN_SECOND_RUN, PIPELINE_CONTENT
 
 from conveyor.dsl.loading import load_pipeline
 from conveyor.errors import DefinitionError
-from conveyor.examples import penguin_data_pipeline
+from conveyor.examples import penguin_pipeline
 from conveyor.ir import compile_pipeline
 from conveyor.ir.model import PipelineIR, SourceRef
 from conveyor.metadata import MetadataConfig, MetadataStore, connect
 from conveyor.metadata.records import CACHED, COMPLETE, FAILED
 from conveyor.orchestrators.airflow import compile_airflow
 from conveyor.orchestrators.airflow.commands import conveyor_param, conveyor_run_id
-from conveyor.orchestrators.local import LocalRunner
 
 pytestmark = pytest.mark.slow
 
 HELLO = REPO / "conveyor" / "examples" / "hello_pipeline.py"
 PENGUIN_DATA_NODES = ["csv_example_gen", "statistics_gen", "schema_gen", "example_validator"]
+#: Whole-pipeline runs of the penguin pipeline (ten tasks, each a process importing TensorFlow,
+#: tf.Transform or TFMA) take minutes on a loaded machine.
+PENGUIN_TIMEOUT = 1200
 HEAVY = ["tensorflow", "apache_beam", "tensorflow_data_validation", "tensorflow_model_analysis"]
 
 FLOW = '''
@@ -72,10 +75,12 @@ class AirflowHome:
         return json.loads(proc.stdout.strip().splitlines()[-1])
 
     def dags_test(self, dag_file: Path, dag_id: str, date: str,
-                  conf: dict[str, object] | None = None) -> subprocess.CompletedProcess[str]:
+                  conf: dict[str, object] | None = None,
+                  timeout: float = 300) -> subprocess.CompletedProcess[str]:
         """``airflow dags test`` of the DAG in ``dag_file`` on logical date ``date``."""
         extra = ["-c", json.dumps(conf)] if conf is not None else []
-        return self.run("dags", "test", dag_id, date, "-S", str(dag_file.parent), *extra)
+        return self.run("dags", "test", dag_id, date, "-S", str(dag_file.parent), *extra,
+                        timeout=timeout)
 
 
 @pytest.fixture(scope="module")
@@ -110,6 +115,15 @@ def store_of(root: Path) -> MetadataStore:
 def airflow_run(dag_id: str, date: str) -> str:
     """The Conveyor run id of ``airflow dags test DAG DATE``."""
     return conveyor_run_id(f"manual__{date}T00:00:00+00:00", dag_id)
+
+
+def failures(root: Path, run_id: str) -> str:
+    """Each node of ``run_id`` that did not succeed, with its error: an assertion message more
+    telling than the end of Airflow's log."""
+    with store_of(root) as store:
+        return "\n".join(f"{e.node_id}: {e.state} {e.properties.get('error', '')}"
+                         for e in store.run_executions(run_id)
+                         if e.state not in (COMPLETE, CACHED)) or "no node failed"
 
 
 @pytest.fixture(scope="module")
@@ -199,43 +213,65 @@ def test_dags_test_runs_the_pipeline_with_the_lineage_of_the_local_runner_and_ta
         assert sorted(t.properties["rows"] for t in tables) == [50, 200]
 
 
-def test_dags_test_runs_the_data_pipeline_as_the_local_runner_and_bad_data_stops_it(
-        airflow: AirflowHome, tmp_path: Path) -> None:
-    # ExampleGen -> StatisticsGen -> SchemaGen -> ExampleValidator on the penguins CSV: each
-    # task imports TensorFlow or TFDV in its own process.
-    root = tmp_path / "root"
-    dag_file = tmp_path / "dags" / "penguin_data.py"
-    compile_airflow(compile_pipeline(penguin_data_pipeline.pipeline, root=str(root)),
+def test_dags_test_runs_the_full_pipeline_as_the_local_runner_and_bad_data_stops_it(
+        airflow: AirflowHome, tmp_path: Path, penguin_local_runs: LocalRuns) -> None:
+    # ExampleGen -> validation -> Transform -> Trainer -> LatestBlessedModel -> Evaluator,
+    # InfraValidator -> Pusher on the penguins CSV: each task imports TensorFlow, TFDV,
+    # tf.Transform or TFMA in its own process; the resolver is a task like the others.
+    root, serving = tmp_path / "root", tmp_path / "serving"
+    dag_file = tmp_path / "dags" / "penguin.py"
+    compile_airflow(compile_pipeline(penguin_pipeline.pipeline, root=str(root)),
                     str(dag_file))
-    ran = airflow.dags_test(dag_file, "penguin_data", "2024-05-01")
-    assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
-    local = LocalRunner(metadata=f"sqlite://{tmp_path / 'local.sqlite'}").run(
-        penguin_data_pipeline.pipeline, root=str(tmp_path / "local"))
-    run_id = airflow_run("penguin_data", "2024-05-01")
-    # Examples are compared by their records, not their bytes (see examples_content).
-    examples = {"Examples": examples_content}
-    with store_of(root) as tasks, connect(MetadataConfig.parse(local.metadata)) as local_store:
-        assert lineage_shape(tasks, run_id, examples) == \
-            lineage_shape(local_store, local.run_id, examples)
-        assert {e.node_id: e.state for e in tasks.run_executions(run_id)} == \
-            dict.fromkeys(PENGUIN_DATA_NODES, COMPLETE)
+    conf: dict[str, object] = {"train_steps": PENGUIN_TRAIN_STEPS, "serving_dir": str(serving)}
+    dates = ["2024-05-01", "2024-05-02"]
+    for date in dates:
+        ran = airflow.dags_test(dag_file, "penguin", date, conf=conf, timeout=PENGUIN_TIMEOUT)
+        assert ran.returncode == 0, failures(root, airflow_run("penguin", date)) + \
+            ran.stdout[-3000:]
+    first, second = (airflow_run("penguin", date) for date in dates)
+    nodes = [n.id for n in penguin_pipeline.pipeline.nodes]
+    with store_of(root) as tasks, \
+            connect(MetadataConfig.parse(penguin_local_runs.metadata)) as local_store:
+        for run_id, local_run in zip((first, second), penguin_local_runs.run_ids, strict=True):
+            # Statistics, schema and anomalies by their recorded fingerprints; the rest by what
+            # is deterministic about them (see lineage_content).
+            assert lineage_shape(tasks, run_id, PIPELINE_CONTENT) == \
+                lineage_shape(local_store, local_run, PIPELINE_CONTENT)
+        runs = [{e.node_id: e for e in tasks.run_executions(r)} for r in (first, second)]
+        assert {n: e.state for n, e in runs[0].items()} == dict.fromkeys(nodes, COMPLETE)
+        assert {n: e.state for n, e in runs[1].items()} == PENGUIN_SECOND_RUN
+        assert json.loads(tasks.get_run(first).properties["parameters"])["train_steps"] == \
+            PENGUIN_TRAIN_STEPS
+        # The second run's resolver picked up the model the first run blessed, as baseline.
+        [model] = tasks.execution_io(runs[0]["trainer"].id).outputs["model"]
+        assert not tasks.execution_io(runs[0]["latest_blessed_model"].id).outputs.get("model")
+        resolved = tasks.execution_io(runs[1]["latest_blessed_model"].id).outputs["model"]
+        assert [a.id for a in resolved] == [model.id]
+        [blessing] = tasks.execution_io(runs[1]["evaluator"].id).outputs["blessing"]
+        assert blessing.custom_properties["baseline_model_id"] == model.id
+        assert blessing.custom_properties["blessed"] == 1
+        pushed = [tasks.execution_io(r["pusher"].id).outputs["pushed_model"][0] for r in runs]
+        assert [(p.custom_properties["pushed_version"], p.custom_properties["pushed_destination"])
+                for p in pushed] == [(1, str(serving / "1")), (2, str(serving / "2"))]
+    assert (serving / "1" / "saved_model.pb").is_file()
 
     # Through dag_run.conf, a run reads a CSV cut short after its first row. Hash splitting
     # sends that row to one split, so the other is empty: an anomaly of the data set, which
-    # stops the run. (The pipeline's SchemaGen learns from every split of the same data, so
-    # unseen values, such as a new species, would be in the schema and pass.)
+    # stops the run before Transform. (The pipeline's SchemaGen learns from every split of the
+    # same data, so unseen values, such as a new species, would be in the schema and pass.)
     bad = tmp_path / "cut short"
     bad.mkdir()
     with open(PENGUINS_CSV, encoding="utf-8") as f:
         (bad / "penguins.csv").write_text(f.readline() + f.readline(), encoding="utf-8")
-    stopped = airflow.dags_test(dag_file, "penguin_data", "2024-05-02",
-                                conf={"data_dir": str(bad)})
+    stopped = airflow.dags_test(dag_file, "penguin", "2024-05-03",
+                                conf={**conf, "data_dir": str(bad)}, timeout=PENGUIN_TIMEOUT)
     assert stopped.returncode != 0, stopped.stdout[-3000:]
     with store_of(root) as tasks:
         executions = {e.node_id: e for e in tasks.run_executions(
-            airflow_run("penguin_data", "2024-05-02"))}
+            airflow_run("penguin", "2024-05-03"))}
+        # The resolver depends on nothing, so it ran; nothing after the validator did.
         assert {n: e.state for n, e in executions.items()} == \
-            dict.fromkeys(PENGUIN_DATA_NODES, COMPLETE)
+            dict.fromkeys([*PENGUIN_DATA_NODES, "latest_blessed_model"], COMPLETE)
         [made] = tasks.execution_io(executions["csv_example_gen"].id).outputs["examples"]
         row_counts = json.loads(made.custom_properties["row_counts"])
         assert sorted(row_counts.values()) == [0, 1], row_counts
@@ -245,6 +281,7 @@ def test_dags_test_runs_the_data_pipeline_as_the_local_runner_and_bad_data_stops
                                  f"(ERROR): the split has no data\n"), reason
         [anomalies] = tasks.execution_io(executions["example_validator"].id).outputs["anomalies"]
         assert anomalies.state == "LIVE" and anomalies.custom_properties["anomaly_count"] == 1
+    assert not (serving / "3").exists()  # nothing pushed
 
 
 def test_a_failing_node_fails_dags_test_and_a_rerun_reuses_the_upstream_outputs(

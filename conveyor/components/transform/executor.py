@@ -198,7 +198,8 @@ def _run_pipeline(fn: GuardedFn, raw_schema: Any, datasets: Mapping[str, list[_D
         if reused:
             input_cache = pipeline | "ReadCache" >> analyzer_cache.ReadAnalysisCacheFromFS(
                 str(input_cache_uri), [keys[k] for k in reused])
-        needed = graph_builder.get_analysis_dataset_keys(
+        # Without cached entries every dataset is read; asking would trace the function again.
+        needed = set(keys.values()) if not reused else graph_builder.get_analysis_dataset_keys(
             fn, specs, list(keys.values()), input_cache, False)
         read: dict[str, Any] = {}
 

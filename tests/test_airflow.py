@@ -213,6 +213,9 @@ def test_dags_test_runs_the_pipeline_with_the_lineage_of_the_local_runner_and_ta
         assert sorted(t.properties["rows"] for t in tables) == [50, 200]
 
 
+# The whole penguin pipeline, cold, on a loaded machine; with the local twin runs when this
+# test is the first to ask for them.
+@pytest.mark.timeout(1800)
 def test_dags_test_runs_the_full_pipeline_as_the_local_runner_and_bad_data_stops_it(
         airflow: AirflowHome, tmp_path: Path, penguin_local_runs: LocalRuns) -> None:
     # ExampleGen -> validation -> Transform -> Trainer -> LatestBlessedModel -> Evaluator,

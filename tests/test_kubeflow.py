@@ -270,6 +270,10 @@ PENGUIN_TASKS = ["csv-example-gen", "latest-blessed-model", "statistics-gen", "s
                  "pusher"]
 
 
+# The whole penguin pipeline, cold, on a loaded machine; with the local twin runs when this
+# test is the first to ask for them.
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
 def test_full_pipeline_tasks_run_as_kfp_runs_them_give_the_local_runners_lineage(
         tmp_path: Path, penguin_local_runs: LocalRuns) -> None:
     # ExampleGen -> validation -> Transform -> Trainer -> LatestBlessedModel -> Evaluator,

@@ -346,6 +346,9 @@ def _html(outputs: list[Any]) -> str:
     return "".join(str(o.get("data", {}).get("text/html", "")) for o in outputs)
 
 
+# The penguin model half runs in the kernel, then the exported pipeline in a subprocess.
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
 def test_template_notebook_runs_in_a_kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                             root: Path) -> None:
     # jsonschema (under nbformat) imports rfc3987_syntax when installed, which compiles its

@@ -371,3 +371,22 @@ def test_without_serving_dir_pushes_under_the_pipeline_root(root: Path) -> None:
     props = result["pusher"].outputs["pushed_model"][0].custom_properties
     assert props["pushed_destination"] == str(root / "serving" / "penguin" / "1")
     assert read_config(root / "serving" / "penguin") == ([1], {"stable": 1})
+
+
+def test_the_pusher_keeps_serving_a_model_it_already_pushed(root: Path) -> None:
+    # A second run that re-evaluates the same (cached) model, e.g. against itself as the new
+    # baseline, re-runs the Pusher: it must not copy that model into another version.
+    gen = penguin_examples(source=PENGUINS_CSV)
+    trainer = tf_model(examples=gen.outputs.examples)
+    verdict = bless(model=trainer.outputs.model, blessed=True, reason="")
+    push = Pusher(model=trainer.outputs.model, blessing=verdict.outputs.blessing,
+                  serving_dir="", model_name="penguin").with_cache(False)
+    pipeline = Pipeline("serve", [gen, trainer, verdict, push], root=str(root))
+    LocalRunner().run(pipeline)
+    again = LocalRunner().run(pipeline)
+    props = again["pusher"].outputs["pushed_model"][0].custom_properties
+    serving = root / "serving" / "penguin"
+    assert (props["pushed"], props["pushed_version"], props["new_version"]) == (1, 1, 0)
+    assert str(props[SUMMARY]).startswith("already serving as version 1 (stable)")
+    assert versions_on_disk(str(serving)) == [1]
+    assert [e["event"] for e in read_history(str(serving))] == ["push"]

@@ -43,6 +43,8 @@ class PushOutcome:
     labels: list[str]
     retired: list[int] = field(default_factory=list)
     state: ServingState | None = None
+    #: False when the model already was the labelled version and nothing was copied.
+    new_version: bool = True
 
 
 def push(model: Model, pushed_model: PushedModel, serving_dir: str, model_name: str,
@@ -60,15 +62,19 @@ def push(model: Model, pushed_model: PushedModel, serving_dir: str, model_name: 
     outcome = push_version(serving_dir, model_name, model.uri, canary=canary, retain=retain,
                            server_address=server_address, timeout_s=timeout_s,
                            details={"pipeline": context.pipeline, "run_id": context.run_id,
-                                    "node_id": context.node_id})
-    context.logger.info("pushed %s as %s version %d (%s)%s", model.uri, model_name,
+                                    "node_id": context.node_id},
+                           reuse_labelled=True)
+    did = "pushed" if outcome.new_version else "already serving as"
+    context.logger.info("%s %s: %s version %d (%s)%s", did, model.uri, model_name,
                         outcome.version, ", ".join(outcome.labels) or "no label",
                         f"; retired {outcome.retired}" if outcome.retired else "")
     pushed_model.custom_properties.update({
         "pushed": 1, "pushed_destination": outcome.path, "pushed_version": outcome.version,
         "labels": json.dumps(outcome.labels), "serving_dir": os.path.abspath(serving_dir),
-        SUMMARY: f"pushed version {outcome.version} "
-                 f"({', '.join(outcome.labels) or 'no label'}) to {outcome.path}",
+        "new_version": int(outcome.new_version),
+        SUMMARY: f"{did} version {outcome.version} "
+                 f"({', '.join(outcome.labels) or 'no label'}) "
+                 f"{'to' if outcome.new_version else 'at'} {outcome.path}",
     })
 
 
@@ -107,11 +113,17 @@ def _blessed(artifact: ModelBlessing | InfraBlessing, yes: str, no: str) -> bool
 def push_version(serving_dir: str, model_name: str, model_uri: str, *, canary: bool = False,
                  retain: int = 5, server_address: str | None = None, timeout_s: float = 60.0,
                  details: dict[str, str] | None = None,
-                 copy_file: destination.CopyFile = shutil.copy2) -> PushOutcome:
+                 copy_file: destination.CopyFile = shutil.copy2,
+                 reuse_labelled: bool = False) -> PushOutcome:
     """Copy the model at ``model_uri`` into the next version of ``serving_dir`` and relabel.
 
     Holds the base path's lock throughout. When a server is given and does not load the new
     version, the version is removed again and the error raised; the config is unchanged.
+
+    With ``reuse_labelled`` (the Pusher's way), a model that the label it would get
+    (``stable``, or ``canary``) already points at — pushed from the same artifact — is not
+    copied again: a run that only re-evaluates the same model (e.g. against itself, once it
+    became the blessed baseline) keeps serving that version.
     """
     info = read_model_info(model_uri)
     sources = _sources(model_uri, info.framework)
@@ -127,6 +139,13 @@ def push_version(serving_dir: str, model_name: str, model_uri: str, *, canary: b
             raise ExecutionError(f"{base} serves a {before.platform} model; a {info.framework} "
                                  f"model needs its own serving_dir")
         history = read_history(base)
+        target = CANARY if canary and STABLE in before.labels else STABLE
+        current = before.labels.get(target)
+        if reuse_labelled and current in before.versions and model_uri in {
+                e.get("model_uri") for e in history
+                if e.get("event") == "push" and e.get("version") == current}:
+            return PushOutcome(current, os.path.join(base, str(current)),
+                               before.labels_of(current), state=before, new_version=False)
         taken = (set(destination.versions_on_disk(base)) | set(before.versions)
                  | {int(e["version"]) for e in history if "version" in e})
         version = max(taken, default=0) + 1

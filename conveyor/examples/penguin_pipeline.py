@@ -15,7 +15,12 @@ points below it, overall or for any island) is not blessed and not pushed; the b
 the failing metric and slice (``conveyor show <blessing id>``).
 
 Runtime parameters: ``data_dir`` (a directory holding ``penguins.csv``), ``train_steps``,
-``serving_dir`` (empty: ``<root>/serving/penguin``).
+``serving_dir`` (empty: ``<root>/serving/penguin``) and ``canary`` (push the new version as
+``canary`` beside ``stable``; ``conveyor promote penguin --serving-dir ...`` makes it stable).
+
+A second run on the same data re-runs only the Evaluator and the Pusher: the model the first
+run blessed is now the baseline (the same model, so the Pusher keeps serving its version);
+from the third run on, every node is reused.
 """
 from __future__ import annotations
 
@@ -40,6 +45,8 @@ train_steps = RuntimeParameter("train_steps", int, default=300,
 serving_dir = RuntimeParameter("serving_dir", str, default="",
                                description="TF Serving model base path "
                                            "(empty: <root>/serving/penguin)")
+canary = RuntimeParameter("canary", bool, default=False,
+                          description="push as the canary version (then: conveyor promote)")
 
 example_gen = CsvExampleGen(input_base=data_dir, pattern="penguins.csv")
 statistics_gen = StatisticsGen(examples=example_gen.outputs.examples)
@@ -65,7 +72,7 @@ infra_validator = InfraValidator(model=trainer.outputs.model,
                                  examples=example_gen.outputs.examples, num_requests=20)
 pusher = Pusher(model=trainer.outputs.model, blessing=evaluator.outputs.blessing,
                 infra_blessing=infra_validator.outputs.blessing,
-                serving_dir=serving_dir, model_name="penguin")
+                serving_dir=serving_dir, model_name="penguin", canary=canary)
 
 pipeline = Pipeline("penguin",
                     [example_gen, statistics_gen, schema_gen, example_validator, transform,

@@ -224,7 +224,8 @@ def _record(evaluation: ModelEvaluation, blessing: ModelBlessing, summary: Summa
         "main_metric": summary.main_metric,
         "slices": len(summary.rows),
         SUMMARY: (f"worst slice by {summary.main_metric}: {worst.slice} "
-                  f"({'n/a' if value is None else f'{value:.4g}'})" if worst else "no slices"),
+                  f"({'n/a' if value is None else f'{value:.4g}'}); per slice: report.html, "
+                  f"slices.png" if worst else "no slices"),
     })
     open(os.path.join(blessing.uri, BLESSED_FILE if summary.blessed else NOT_BLESSED_FILE),
          "w", encoding="utf-8").close()

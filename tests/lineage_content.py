@@ -105,11 +105,11 @@ def verdict(artifact: ArtifactRecord) -> object:
 
 
 def pushed_model(artifact: ArtifactRecord) -> object:
-    """Whether it was pushed, as which version, with which labels (the destination path
-    differs between runs on different roots)."""
+    """Whether it was pushed, as which version, whether that version is new, with which labels
+    (the destination path differs between runs on different roots)."""
     props = artifact.custom_properties
     return {"pushed": props.get("pushed"), "version": props.get("pushed_version"),
-            "labels": props.get("labels")}
+            "new_version": props.get("new_version"), "labels": props.get("labels")}
 
 
 #: Content functions for every type the full penguin pipeline makes whose bytes differ between
@@ -130,8 +130,8 @@ DATA_CONTENT: Mapping[str, Content] = {"Examples": examples}
 
 #: The states of a second run of the full penguin pipeline after a first that blessed its model:
 #: the resolver now finds that model, a new input of the Evaluator, so the Evaluator and the
-#: Pusher after it run again (the Pusher pushes the same model as the next version); every
-#: other node is reused from cache.
+#: Pusher after it run again (the Pusher finds the same model serving already, as version 1,
+#: and copies nothing); every other node is reused from cache.
 PENGUIN_SECOND_RUN: Mapping[str, str] = {
     **dict.fromkeys(["csv_example_gen", "statistics_gen", "schema_gen", "example_validator",
                      "transform", "trainer", "infra_validator"], CACHED),

@@ -253,9 +253,11 @@ def test_dags_test_runs_the_full_pipeline_as_the_local_runner_and_bad_data_stops
         [blessing] = tasks.execution_io(runs[1]["evaluator"].id).outputs["blessing"]
         assert blessing.custom_properties["baseline_model_id"] == model.id
         assert blessing.custom_properties["blessed"] == 1
+        # The first run pushed version 1; the second found that model serving as version 1.
         pushed = [tasks.execution_io(r["pusher"].id).outputs["pushed_model"][0] for r in runs]
-        assert [(p.custom_properties["pushed_version"], p.custom_properties["pushed_destination"])
-                for p in pushed] == [(1, str(serving / "1")), (2, str(serving / "2"))]
+        assert [(p.custom_properties["pushed_version"], p.custom_properties["new_version"],
+                 p.custom_properties["pushed_destination"]) for p in pushed] == \
+            [(1, 1, str(serving / "1")), (1, 0, str(serving / "1"))]
     assert (serving / "1" / "saved_model.pb").is_file()
 
     # Through dag_run.conf, a run reads a CSV cut short after its first row. Hash splitting
@@ -284,7 +286,7 @@ def test_dags_test_runs_the_full_pipeline_as_the_local_runner_and_bad_data_stops
                                  f"(ERROR): the split has no data\n"), reason
         [anomalies] = tasks.execution_io(executions["example_validator"].id).outputs["anomalies"]
         assert anomalies.state == "LIVE" and anomalies.custom_properties["anomaly_count"] == 1
-    assert not (serving / "3").exists()  # nothing pushed
+    assert not (serving / "2").exists()  # nothing pushed
 
 
 def test_a_failing_node_fails_dags_test_and_a_rerun_reuses_the_upstream_outputs(

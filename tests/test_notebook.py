@@ -445,8 +445,8 @@ def test_template_notebook_runs_in_a_kernel(tmp_path: Path, monkeypatch: pytest.
     proc = run_cli("run", str(export), check=True, timeout=900)
     # The data and model components, imported by the file, are reused from the session's
     # cache, except where the resolver changes their inputs: it now finds the model the session
-    # blessed, so the Evaluator compares against it and the Pusher pushes version 2. The
-    # notebook's own components, copied into the file, run again.
+    # blessed, so the Evaluator compares against it and the Pusher runs again (and finds that
+    # model serving already). The notebook's own components, copied into the file, run again.
     assert "11 succeeded (6 from cache)" in proc.stdout, proc.stdout
     with connect(MetadataConfig.for_root(str(root))) as store:
         session, exported = [r.run_id for r in store.list_runs("notebook-demo")][::-1]
@@ -455,7 +455,8 @@ def test_template_notebook_runs_in_a_kernel(tmp_path: Path, monkeypatch: pytest.
         [evaluated] = [e for e in store.run_executions(exported) if e.node_id == "evaluator"]
         [blessing_record] = store.execution_io(evaluated.id).outputs["blessing"]
         assert blessing_record.custom_properties["baseline_model_id"] == model
-    assert (serving / "2" / "saved_model.pb").is_file()
+    assert f"already serving as version 1 (stable) at {serving / '1'}" in proc.stdout
+    assert not (serving / "2").exists()
 
 
 def test_a_resolver_result_says_what_it_found(root: Path) -> None:

@@ -343,12 +343,13 @@ def child(mode: str, data_dir: str, work_dir: str) -> dict[str, Any]:
             "import_mb": import_mb, "peak_mb": peak_mb(), **facts}
 
 
-def measure(mode: str, data_dir: str) -> dict[str, Any]:
-    """Run ``child(mode, data_dir, ...)`` in a fresh process; its result."""
+def measure(mode: str, data_dir: str, script: str = __file__) -> dict[str, Any]:
+    """Run ``script --child mode data_dir work_dir`` (this script's ``child``, or another bench
+    script's) in a fresh process; its result, the last line it printed as JSON."""
     with tempfile.TemporaryDirectory() as work_dir:
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3",
                    PYTHONWARNINGS="ignore:You are using a Python version:FutureWarning")
-        proc = subprocess.run([sys.executable, __file__, "--child", mode, data_dir, work_dir],
+        proc = subprocess.run([sys.executable, script, "--child", mode, data_dir, work_dir],
                               capture_output=True, text=True, env=env, check=False)
         if proc.returncode != 0:
             raise RuntimeError(f"{mode} failed:\n{proc.stderr[-3000:]}")

@@ -32,7 +32,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,7 +41,8 @@ from typing import Any
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from data import examplegen_defaults, peak_mb, preload  # noqa: E402  (a sibling script)
+import data  # noqa: E402  (a sibling script)
+from data import examplegen_defaults, peak_mb, preload  # noqa: E402
 
 PREPARED = "prepared.json"
 #: What a measurement does once its libraries are imported: returns facts to report.
@@ -227,16 +227,8 @@ def child(mode: str, data_dir: str, work_dir: str) -> dict[str, Any]:
 
 
 def measure(mode: str, data_dir: str) -> dict[str, Any]:
-    """Run ``child(mode, data_dir, ...)`` in a fresh process; its result."""
-    with tempfile.TemporaryDirectory() as work_dir:
-        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3",
-                   PYTHONWARNINGS="ignore:You are using a Python version:FutureWarning")
-        proc = subprocess.run([sys.executable, __file__, "--child", mode, data_dir, work_dir],
-                              capture_output=True, text=True, env=env, check=False)
-        if proc.returncode != 0:
-            raise RuntimeError(f"{mode} failed:\n{proc.stderr[-3000:]}")
-        result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-        return result
+    """Run this script's ``child(mode, data_dir, ...)`` in a fresh process; its result."""
+    return data.measure(mode, data_dir, __file__)
 
 
 def main() -> None:

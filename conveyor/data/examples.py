@@ -101,6 +101,19 @@ def as_list_columns(table: pa.Table | pa.RecordBatch) -> pa.RecordBatch:
          for c in columns], names)
 
 
+def float32_lists(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """``batch`` with float64 lists narrowed to float32, the only float a tf.Example holds (and
+    the only one tfx-bsl's encoder takes; Parquet Examples keep float64)."""
+    columns = []
+    for column in batch.columns:
+        kind = column.type
+        if (pa.types.is_list(kind) or pa.types.is_large_list(kind)) \
+                and pa.types.is_float64(kind.value_type):
+            column = column.cast(pa.large_list(pa.float32()))
+        columns.append(column)
+    return pa.RecordBatch.from_arrays(columns, batch.schema.names)
+
+
 def _tf_example_type(arrow_type: pa.DataType) -> pa.DataType | None:
     """The value type a tf.Example would hold for ``arrow_type``; None: keep it as it is."""
     if pa.types.is_integer(arrow_type) or pa.types.is_boolean(arrow_type):

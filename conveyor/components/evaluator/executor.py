@@ -37,7 +37,7 @@ from conveyor.components.evaluator.tfma_config import (
     complete_config,
 )
 from conveyor.data import layout
-from conveyor.data.examples import find_split_files, read_batches
+from conveyor.data.examples import find_split_files, float32_lists, read_batches
 from conveyor.dsl.context import ExecutionContext
 from conveyor.errors import DataError, MissingDependencyError, did_you_mean
 from conveyor.models.format import ModelInfo
@@ -74,7 +74,7 @@ def read_examples(examples: Examples, splits: Sequence[str]) -> tuple[list[bytes
                             f"{did_you_mean(split, available)} Splits: {', '.join(available)}; "
                             f"set example_splits")
         for batch in read_batches(find_split_files(examples.uri, split)):
-            batch = as_example_values(batch)
+            batch = float32_lists(batch)
             serialized.extend(RecordBatchToExamplesEncoder().encode(batch))
             batches.append(batch)
     if not serialized:
@@ -82,19 +82,6 @@ def read_examples(examples: Examples, splits: Sequence[str]) -> tuple[list[bytes
                         f"example to evaluate on")
     return serialized, pa.concat_tables([pa.Table.from_batches([b]) for b in batches],
                                         promote=True)
-
-
-def as_example_values(batch: pa.RecordBatch) -> pa.RecordBatch:
-    """``batch`` with float64 lists cast to float32, the only float a tf.Example holds (and the
-    only one tfx-bsl's encoder takes; Parquet Examples keep float64)."""
-    columns = []
-    for column in batch.columns:
-        kind = column.type
-        if (pa.types.is_list(kind) or pa.types.is_large_list(kind)) \
-                and pa.types.is_float64(kind.value_type):
-            column = column.cast(pa.large_list(pa.float32()))
-        columns.append(column)
-    return pa.RecordBatch.from_arrays(columns, batch.schema.names)
 
 
 def _labelled(table: pa.Table, serialized: list[bytes], label_key: str, info: ModelInfo,

@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from conveyor.components.trainer.args import DataAccessor
-from conveyor.data.examples import SplitFiles, read_batches
+from conveyor.data.examples import SplitFiles, float32_lists, read_batches
 from conveyor.data.layout import read_schema_file
 from conveyor.errors import DataError
 
@@ -157,7 +157,7 @@ class ExamplesAccessor(DataAccessor):
         encoder = RecordBatchToExamplesEncoder()
         records: list[bytes] = []
         for batch in read_batches(found):
-            records.extend(encoder.encode(_float32_lists(batch)))
+            records.extend(encoder.encode(float32_lists(batch)))
         return tf.data.Dataset.from_tensor_slices(tf.constant(records, dtype=tf.string))
 
     # ---- Arrow and pandas ------------------------------------------------------------------
@@ -204,13 +204,3 @@ def _first_or_null(column: pa.Array, lengths: pa.Array) -> pa.Array:
     return pc.if_else(present, taken, pa.scalar(None, values.type))
 
 
-def _float32_lists(batch: pa.RecordBatch) -> pa.RecordBatch:
-    """``batch`` with float64 lists narrowed to float32, the float type tf.Example holds."""
-    arrays = []
-    for column in batch.columns:
-        kind = column.type
-        if (pa.types.is_list(kind) or pa.types.is_large_list(kind)) \
-                and pa.types.is_float64(kind.value_type):
-            column = column.cast(pa.large_list(pa.float32()))
-        arrays.append(column)
-    return pa.RecordBatch.from_arrays(arrays, batch.schema.names)

@@ -2,8 +2,14 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import os
 import sqlite3
+import subprocess
+import sys
+import textwrap
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import ClassVar
@@ -13,6 +19,7 @@ import pytest
 from conveyor.artifacts import Artifact, Examples, Model, ModelBlessing, Schema
 from conveyor.errors import MetadataError, NotFoundError
 from conveyor.metadata import MetadataConfig, MetadataStore, connect
+from conveyor.metadata.writer_lock import WriterLock
 
 PIPELINE = "penguin"
 
@@ -530,3 +537,98 @@ def test_concurrent_use_from_four_threads(store: MetadataStore) -> None:
     assert len(store.run_executions("run-shared")) == 20
     assert len(store.find_artifacts(pipeline=PIPELINE, node_id="shared", state="LIVE")) == 20
     assert set(store.get_run("run-shared").properties) == {f"worker{w}" for w in range(4)}
+
+
+# ---- several processes on one SQLite file ------------------------------------------------------
+
+_TASK = textwrap.dedent("""
+    import sys, time
+    from conveyor.metadata import MetadataConfig, connect
+    path, worker, start_at = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+    with connect(MetadataConfig.sqlite(path)) as store:
+        time.sleep(max(0.0, start_at - time.time()))
+        for r in range(8):
+            # Every worker starts every run, as the tasks of one Kubeflow run do.
+            store.ensure_run("penguin", f"run-{r}", {})
+            store.start_execution(pipeline="penguin", run_id=f"run-{r}", node_id=f"n{worker}",
+                                  execution_type="tests.n", properties={"cache_key": "k"},
+                                  inputs={})
+""")
+
+
+def test_processes_starting_the_same_runs_at_once_all_succeed(tmp_path: Path) -> None:
+    path = str(tmp_path / "metadata.sqlite")
+    connect(MetadataConfig.sqlite(path)).close()
+    start_at = time.time() + 3  # after every worker has imported and connected
+    workers = [subprocess.Popen([sys.executable, "-c", _TASK, path, str(w), str(start_at)],
+                                stderr=subprocess.PIPE, text=True) for w in range(4)]
+    # Without the writer lock MLMD's retries (seconds each) made this take ~30 s, or fail.
+    failures = {w: p.communicate(timeout=120)[1][-2000:] for w, p in enumerate(workers)
+                if p.wait() != 0}
+
+    assert failures == {}
+    with connect(MetadataConfig.sqlite(path)) as store:
+        runs = sorted(r.run_id for r in store.list_runs("penguin"))
+        assert runs == [f"run-{r}" for r in range(8)]
+        for r in range(8):
+            assert len(store.run_executions(f"run-{r}")) == 4
+
+
+def test_writer_lock_excludes_other_holders_until_the_outermost_exit(tmp_path: Path) -> None:
+    lock = WriterLock(str(tmp_path / "metadata.sqlite"))
+    other = os.open(tmp_path / "metadata.sqlite.lock", os.O_RDWR | os.O_CREAT)
+
+    def other_can_lock() -> bool:
+        try:
+            fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        fcntl.flock(other, fcntl.LOCK_UN)
+        return True
+
+    try:
+        with lock:
+            with lock:  # store methods call one another
+                assert not other_can_lock()
+            assert not other_can_lock()
+        assert other_can_lock()
+    finally:
+        os.close(other)
+        lock.close()
+
+
+def test_store_calls_wait_while_another_process_holds_the_lock(tmp_path: Path) -> None:
+    path = tmp_path / "metadata.sqlite"
+    with connect(MetadataConfig.sqlite(str(path))) as store:
+        other = os.open(tmp_path / "metadata.sqlite.lock", os.O_RDWR | os.O_CREAT)
+        fcntl.flock(other, fcntl.LOCK_EX)
+        call = threading.Thread(target=store.ensure_run, args=(PIPELINE, "run-1", {}))
+        try:
+            call.start()
+            call.join(timeout=0.5)
+            assert call.is_alive()  # waiting for its turn
+        finally:
+            os.close(other)
+        call.join(timeout=30)
+        assert not call.is_alive()
+        assert store.get_run("run-1").run_id == "run-1"
+
+
+def test_store_works_without_the_lock_when_its_file_cannot_be_opened(tmp_path: Path) -> None:
+    path = tmp_path / "metadata.sqlite"
+    (tmp_path / "metadata.sqlite.lock").mkdir()  # as in a directory this user may not write
+    with connect(MetadataConfig.sqlite(str(path))) as store:
+        store.ensure_run(PIPELINE, "run-1", {})
+        assert store.get_run("run-1").run_id == "run-1"
+
+
+def test_linking_a_run_another_process_already_linked_is_not_an_error(
+        tmp_path: Path) -> None:
+    # Stores without the writer lock (MySQL) can still race on the link; the second is a no-op.
+    with connect(MetadataConfig.sqlite(str(tmp_path / "metadata.sqlite"))) as store:
+        store.ensure_run(PIPELINE, "run-1", {})
+        mlmd = store._mlmd  # type: ignore[attr-defined]
+        run = mlmd.get_context_by_type_and_name("pipeline_run", "run-1")
+        pipeline = mlmd.get_context_by_type_and_name("pipeline", PIPELINE)
+        store._link_to_pipeline(run.id, pipeline.id)  # type: ignore[attr-defined]
+        assert [c.id for c in mlmd.get_parent_contexts_by_context(run.id)] == [pipeline.id]

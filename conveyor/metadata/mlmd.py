@@ -13,7 +13,8 @@ here, and why:
   ``node_id`` filters to artifacts *output* by an execution of that pipeline, run or node.
 - MLMD does not check that an event's artifact id exists, so the writes taking artifact ids check
   them first (one batched read).
-- New SQLite files are created in write-ahead-log mode (see :func:`_create_with_write_ahead_log`).
+- New SQLite files are created in write-ahead-log mode (see :func:`_create_with_write_ahead_log`),
+  and processes take turns inside them (:mod:`conveyor.metadata.writer_lock`).
 - A ``PENDING_OUTPUT`` event counts as an output, in :meth:`MlmdStore.execution_io` and in lineage
   alike (:data:`conveyor.metadata._convert.EVENT_KINDS`).
 
@@ -57,6 +58,7 @@ from conveyor.metadata.records import (
     RunRecord,
 )
 from conveyor.metadata.store import Direction, MetadataStore
+from conveyor.metadata.writer_lock import WriterLock
 
 # The generated protobuf module ships without type stubs: to mypy its names would not exist.
 pb: Any = metadata_store_pb2
@@ -104,7 +106,7 @@ def _synchronized(
     """Run ``method`` under the store's lock, turning MLMD's errors into MetadataError."""
 
     def wrapper(self: MlmdStore, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
-        with self._lock:
+        with self._lock, self._writer_lock:
             try:
                 return method(self, *args, **kwargs)
             except mlmd_errors.StatusError as err:
@@ -122,6 +124,8 @@ class MlmdStore(MetadataStore):
     def __init__(self, config: MetadataConfig) -> None:
         self._where = config.describe()
         self._lock = threading.RLock()
+        self._writer_lock: WriterLock | contextlib.nullcontext[None] = (
+            WriterLock(config.path) if config.kind == "sqlite" else contextlib.nullcontext())
         self._store: metadata_store.MetadataStore | None = _connect(config)
         self._type_ids: dict[tuple[str, str], int] = {}
         # Contexts never change type or name, so their ids can be cached; runs also keep their
@@ -144,8 +148,7 @@ class MlmdStore(MetadataStore):
                 [run.id] = self._mlmd.put_contexts([run])
             except mlmd_errors.AlreadyExistsError:  # another process created it meanwhile
                 return self.ensure_run(pipeline, run_id, properties)
-            self._mlmd.put_parent_contexts(
-                [pb.ParentContext(child_id=run.id, parent_id=pipeline_id)])
+            self._link_to_pipeline(run.id, pipeline_id)
             [run] = self._mlmd.get_contexts_by_id([run.id])
         else:
             self._check_owner(run_id, string_property(run.properties, "pipeline_name"), pipeline)
@@ -156,8 +159,7 @@ class MlmdStore(MetadataStore):
                 self._mlmd.put_contexts([run])
             # Creating a run takes two calls; linking here heals a crash between them.
             if pipeline_id not in {c.id for c in self._mlmd.get_parent_contexts_by_context(run.id)}:
-                self._mlmd.put_parent_contexts(
-                    [pb.ParentContext(child_id=run.id, parent_id=pipeline_id)])
+                self._link_to_pipeline(run.id, pipeline_id)
         self._context_ids[(RUN, run_id)] = run.id
         self._run_pipelines[run_id] = pipeline
         self._run_created_ms[run_id] = run.create_time_since_epoch
@@ -493,6 +495,8 @@ class MlmdStore(MetadataStore):
     def close(self) -> None:
         """See :meth:`MetadataStore.close`. MLMD has no close: dropping the client closes it."""
         self._store = None
+        if isinstance(self._writer_lock, WriterLock):
+            self._writer_lock.close()
 
     # ---- private -----------------------------------------------------------------------------
 
@@ -593,6 +597,19 @@ class MlmdStore(MetadataStore):
                 return None
             self._context_ids[(kind, name)] = context.id
         return self._context_ids[(kind, name)]
+
+    def _link_to_pipeline(self, run_context_id: int, pipeline_id: int) -> None:
+        """Make the pipeline's context the run's parent, once.
+
+        Tasks of one run start in separate processes (Kubeflow pods, Airflow workers); one may heal
+        the link of a run another has just created, so the second insert of the same link is
+        expected and means the work is done.
+        """
+        try:
+            self._mlmd.put_parent_contexts(
+                [pb.ParentContext(child_id=run_context_id, parent_id=pipeline_id)])
+        except mlmd_errors.AlreadyExistsError:
+            pass
 
     def _ensure_context(self, kind: str, name: str, properties: Mapping[str, str]) -> int:
         context_id = self._context_id(kind, name)

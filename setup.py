@@ -42,5 +42,5 @@ setup(
         "test": ["pytest>=8", "pytest-timeout", "nbclient", "ipykernel", "nbformat"],
         "dev": ["mypy", "ruff"],
     },
-    entry_points={"console_scripts": ["conveyor=conveyor.cli:main"]},
+    entry_points={"console_scripts": ["conveyor=conveyor.cli:console_main"]},
 )

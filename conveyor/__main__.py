@@ -1,6 +1,5 @@
 """``python -m conveyor`` is the ``conveyor`` command."""
-import sys
-
 from conveyor.cli import main
+from conveyor.runtime.exit import exit_process
 
-sys.exit(main())
+exit_process(main())

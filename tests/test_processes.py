@@ -251,3 +251,37 @@ def test_entrypoint_exits_3_when_a_node_stops_the_run(tmp_path: Path, root: Path
     assert "node 'check' stopped the run: value 9 did not pass the gate" in task.stderr
     cli = run_cli("run", str(path), "--quiet")
     assert cli.returncode == 1 and "stopped the run" in cli.stdout
+
+
+_EXITING = '''
+import atexit, sys, types
+from pathlib import Path
+from conveyor.runtime.exit import exit_process
+
+out = Path(sys.argv[1])
+if sys.argv[2] == "heavy":
+    sys.modules["tensorflow"] = types.ModuleType("tensorflow")  # stands in for the real import
+
+
+class Finalized:
+    def __del__(self) -> None:
+        (out / "finalized").touch()
+
+
+keep = Finalized()
+atexit.register(lambda: (out / "atexit").touch())
+print("unflushed", end="")
+exit_process(3)
+'''
+
+
+@pytest.mark.parametrize("loaded", ["heavy", "light"])
+def test_exit_process_flushes_and_runs_atexit_and_skips_teardown_only_after_heavy_imports(
+        tmp_path: Path, loaded: str) -> None:
+    proc = subprocess.run([sys.executable, "-c", _EXITING, str(tmp_path), loaded],
+                          cwd=REPO, capture_output=True, text=True, timeout=60)
+
+    assert (proc.returncode, proc.stdout) == (3, "unflushed")
+    assert (tmp_path / "atexit").exists()
+    # Teardown (here a __del__ at interpreter exit) is skipped only once heavy modules loaded.
+    assert (tmp_path / "finalized").exists() == (loaded == "light")

@@ -6,10 +6,12 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from conveyor.cli import serving_commands
 from conveyor.errors import ConveyorError
 from conveyor.orchestrators.targets import TARGETS
+from conveyor.runtime.exit import exit_process
 
 
 def _add_store_options(parser: argparse.ArgumentParser) -> None:
@@ -82,6 +84,11 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     serving_commands.add_arguments(commands.add_parser(
         "promote", help="move a served model's 'stable' label to its canary version"))
     return parser, compile_
+
+
+def console_main() -> NoReturn:
+    """The ``conveyor`` executable: :func:`main`, then a quick :func:`exit_process`."""
+    exit_process(main())
 
 
 def main(argv: Sequence[str] | None = None) -> int:

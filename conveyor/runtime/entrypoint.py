@@ -19,6 +19,8 @@ import json
 import sys
 from collections.abc import Sequence
 
+from conveyor.runtime.exit import exit_process
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_STOPPED = 0, 1, 2, 3
 
 
@@ -103,4 +105,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_process(main())

@@ -485,3 +485,40 @@ def test_views_show_worst_slices_and_the_verdict(pipeline_runs: list[RunResult])
     page = artifact_html(evaluation, {})
     assert "data:image/png;base64," in page and "island=Biscoe" in page
     assert "NOT BLESSED" in artifact_html(blessing, {})
+
+
+def test_native_accuracy_equals_keras_sparse_categorical_accuracy_on_every_slice() -> None:
+    import pandas as pd
+    import tensorflow_model_analysis as tfma
+    from google.protobuf import json_format
+
+    rng = np.random.default_rng(7)
+    rows = 240
+    labels = rng.integers(0, 3, rows)
+    scores = rng.random((rows, 3))
+    scores[:40] = 1 / 3  # ties: both pick the first class
+    frame = pd.DataFrame({"label": labels, "prediction": list(scores),
+                          "group": rng.choice(["a", "b", "c"], rows),
+                          "weight": rng.uniform(0.5, 2.0, rows)})
+    config = json_format.ParseDict({
+        "modelSpecs": [{"labelKey": "label", "predictionKey": "prediction",
+                        "exampleWeightKey": "weight"}],
+        "slicingSpecs": [{}, {"featureKeys": ["group"]}],
+        "metricsSpecs": [{"metrics": [
+            {"className": "MulticlassAccuracy",
+             "module": "conveyor.components.evaluator.tfma_metrics",
+             "config": '"name": "ours"'},
+            {"className": "SparseCategoricalAccuracy", "config": '"name": "keras"'}]}],
+    }, tfma.EvalConfig())
+
+    result = tfma.analyze_raw_data(frame, config)
+
+    assert len(result.slicing_metrics) == 4
+    for _, metrics in result.slicing_metrics:
+        values = metrics[""][""]
+        assert values["ours"]["doubleValue"] == pytest.approx(values["keras"]["doubleValue"],
+                                                              abs=1e-6)
+    overall = dict(result.slicing_metrics)[()][""][""]["ours"]["doubleValue"]
+    hits = (scores.argmax(axis=1) == labels)
+    assert overall == pytest.approx(float(np.average(hits, weights=frame["weight"])), abs=1e-6)
+    assert 0.2 < overall < 0.6  # a weak model, so a wrong formula would show

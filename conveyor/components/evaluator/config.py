@@ -14,13 +14,15 @@ protobuf: a ``tfma.EvalConfig`` object is recognised by its ``DESCRIPTOR`` and c
                          "calibration", "confusion_matrix"],
                 thresholds={"accuracy": {"lower_bound": 0.9, "change_relative": -0.05}})
 
-Metric names (:data:`METRICS`) map to TFMA metric classes. ``accuracy`` is
-``SparseCategoricalAccuracy`` over the probability vector (TFMA's own multi-class default,
-named ``accuracy``); ``auc``, ``precision``, ``recall``, ``calibration``,
-``binary_accuracy`` and ``calibration_plot`` are computed **per class**, in a metrics spec that
-binarizes by class id. Such a spec may leave its class ids empty (``"binarize": {"classIds":
-{}}``): the Evaluator fills in every class of the evaluated model, which is only known once the
-model is loaded. A threshold on a per-class metric applies to every class.
+Metric names (:data:`METRICS`) map to TFMA metric classes. ``accuracy`` is the share of
+examples whose highest-scored class is the label, computed natively by
+:class:`conveyor.components.evaluator.tfma_metrics.MulticlassAccuracy` (the value of Keras's
+``SparseCategoricalAccuracy``, without TFMA's slower Keras wrapper); ``auc``, ``precision``,
+``recall``, ``calibration``, ``binary_accuracy`` and ``calibration_plot`` are computed **per
+class**, in a metrics spec that binarizes by class id. Such a spec may leave its class ids
+empty (``"binarize": {"classIds": {}}``): the Evaluator fills in every class of the evaluated
+model, which is only known once the model is loaded. A threshold on a per-class metric applies
+to every class.
 
 A threshold (:func:`threshold`) takes ``lower_bound`` / ``upper_bound`` (value thresholds)
 and ``change_relative`` / ``change_absolute`` (against the baseline model; ``-0.05`` with
@@ -37,7 +39,7 @@ from conveyor.errors import ParameterTypeError, did_you_mean
 #: Friendly metric name -> (TFMA class name, TFMA metric config or "", computed per class).
 METRICS: Mapping[str, tuple[str, str, bool]] = {
     "example_count": ("ExampleCount", "", False),
-    "accuracy": ("SparseCategoricalAccuracy", '"name": "accuracy"', False),
+    "accuracy": ("MulticlassAccuracy", '"name": "accuracy"', False),
     "confusion_matrix": ("MultiClassConfusionMatrixPlot", "", False),
     "auc": ("AUC", "", True),
     "precision": ("Precision", "", True),
@@ -49,6 +51,11 @@ METRICS: Mapping[str, tuple[str, str, bool]] = {
     "mae": ("MeanAbsoluteError", '"name": "mae"', False),
     "mean_label": ("MeanLabel", "", False),
     "mean_prediction": ("MeanPrediction", "", False),
+}
+
+#: Metric classes of Conveyor's own, and the module TFMA imports them from.
+METRIC_MODULES: Mapping[str, str] = {
+    "MulticlassAccuracy": "conveyor.components.evaluator.tfma_metrics",
 }
 
 CLASSIFICATION_METRICS = ["example_count", "accuracy", "auc", "precision", "recall",
@@ -140,6 +147,8 @@ def eval_config(label_key: str = "", *, slices: Sequence[Sequence[str]] = ((),),
     for name in names:
         class_name, config, binarized = METRICS[name]
         metric: dict[str, Any] = {"className": class_name}
+        if class_name in METRIC_MODULES:
+            metric["module"] = METRIC_MODULES[class_name]
         if config:
             metric["config"] = config
         if name in thresholds:

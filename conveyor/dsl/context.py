@@ -12,7 +12,8 @@ class ExecutionContext:
     annotated ``ExecutionContext`` (function components).
 
     ``scratch_dir`` is private to this execution and removed afterwards; ``beam_args`` are the
-    Beam pipeline options chosen for the run (empty: the in-process DirectRunner).
+    Beam pipeline options chosen for the run (empty: Beam's in-process FnApiRunner; see
+    :mod:`conveyor.runtime.beam_options`).
     """
 
     pipeline: str

@@ -42,6 +42,7 @@ from conveyor.dsl.context import ExecutionContext
 from conveyor.errors import DataError, MissingDependencyError, did_you_mean
 from conveyor.models.format import ModelInfo
 from conveyor.models.predict import Predictor, examples_to_frame, load_predictor
+from conveyor.runtime.beam_options import pipeline_options
 
 BLESSED_FILE, NOT_BLESSED_FILE = "BLESSED", "NOT_BLESSED"
 
@@ -138,7 +139,6 @@ def _prediction_column(predictor: Predictor, serialized: Sequence[bytes]) -> lis
 def _run_tfma(tfma: Any, proto: Any, frame: pd.DataFrame, output: str, models: Sequence[str],
               beam_args: Sequence[str]) -> None:
     import apache_beam as beam
-    from apache_beam.options.pipeline_options import PipelineOptions
     from tensorflow_model_analysis import constants
     from tfx_bsl.arrow import table_util
 
@@ -148,7 +148,7 @@ def _run_tfma(tfma: Any, proto: Any, frame: pd.DataFrame, output: str, models: S
                                          model_type=constants.MATERIALIZED_PREDICTION,
                                          is_baseline=name == BASELINE_NAME)
               for name in models]
-    with beam.Pipeline(options=PipelineOptions(list(beam_args))) as pipeline:
+    with beam.Pipeline(options=pipeline_options(beam_args)) as pipeline:
         _ = (pipeline
              | "Examples" >> beam.Create([batch])  # type: ignore[no-untyped-call]
              | "Evaluate" >> tfma.ExtractEvaluateAndWriteResults(

@@ -19,7 +19,7 @@ data re-runs the node. Patterns are globs relative to it and may hold ``{SPAN}``
 and ``{YYYY}{MM}{DD}``; see :mod:`conveyor.components.examplegen.options` for ``splits``,
 ``partition_feature``, ``split_patterns`` and ``span_range``.
 
-Execution is a Beam pipeline: the in-memory DirectRunner with one thread per CPU unless the
+Execution is a Beam pipeline: the in-process FnApiRunner with one thread per CPU unless the
 pipeline's ``beam_args`` (or ``conveyor run --beam-arg=...``) choose another runner or running
 mode, e.g. ``--direct_running_mode=multi_processing --direct_num_workers=4`` or
 ``--runner=DataflowRunner``. Rows are encoded by tfx-bsl and written by TensorFlow's TFRecord

@@ -7,11 +7,11 @@ Beam moves are the work items themselves. Results go to small JSON files in the 
 directory, readable by the launching process on any runner: a :class:`Summary` per item (the
 column kinds it saw, rows per split, its shards, bad rows), or the data error that stopped it.
 
-The runner is whatever ``beam_args`` choose (``PipelineOptions(beam_args)``):
+The runner is whatever ``beam_args`` choose (see :mod:`conveyor.runtime.beam_options`):
 ``--direct_running_mode=multi_processing --direct_num_workers=N``, or
 ``--runner=DataflowRunner|FlinkRunner|SparkRunner`` (the artifact then needs to live on a
 filesystem the workers share). When they choose neither a runner nor a running mode, work items
-run on the DirectRunner in memory with one thread per CPU (:func:`runner_options`): tfx-bsl's
+run on Beam's in-process FnApiRunner with one thread per CPU (:func:`runner_options`): tfx-bsl's
 encoder and TensorFlow's compressing writer release the GIL while they work, and on 1M rows
 (5 work items, 2 cores) two threads took 4.1-4.4 s where one took 6.9-7.4 s; three or four
 threads were no faster on 2 cores (more cores were not measured). Unlike Beam's processes, the
@@ -39,6 +39,7 @@ from conveyor.components.examplegen import (
 )
 from conveyor.components.examplegen.csv_source import BadRow
 from conveyor.errors import DataError
+from conveyor.runtime.beam_options import pipeline_options
 
 
 @dataclass(frozen=True)
@@ -307,10 +308,8 @@ def runner_options(beam_args: Sequence[str], tasks: int) -> list[str]:
 def run(tasks: Sequence[Task], settings: Settings, beam_args: Sequence[str]) -> list[Summary]:
     """Run ``tasks`` on the Beam runner ``beam_args`` choose; their summaries, in task order.
     Raises the :class:`DataError` of the first failed item."""
-    from apache_beam.options.pipeline_options import PipelineOptions
-
     api: Any = beam  # Beam's transforms are untyped
-    options = PipelineOptions(runner_options(beam_args, len(tasks)))
+    options = pipeline_options(runner_options(beam_args, len(tasks)))
     with api.Pipeline(options=options) as pipeline:
         _ = (pipeline
              | "WorkItems" >> api.Create(list(tasks))

@@ -17,8 +17,9 @@ One pipeline, as TFX's Transform builds it:
    of tf.Example under ``Split-<name>/``, the layout ExampleGen writes.
 
 The runner is whatever the run's ``beam_args`` choose (default: Beam's in-process
-DirectRunner). Before Beam starts, the ``preprocessing_fn`` is traced once
-(:func:`.user_code.check_traces`), so its mistakes fail fast with a clear error.
+FnApiRunner, see :mod:`conveyor.runtime.beam_options`). Before Beam starts, the
+``preprocessing_fn`` is traced once (:func:`.user_code.check_traces`), so its mistakes fail
+fast with a clear error.
 
 Measured with ``bench/model.py`` (12 synthetic columns; eight z-scores, a decile bucketization,
 vocabularies of 5 / ~100 / ~10,000 values; analyse train, transform train and eval; in-memory
@@ -44,6 +45,7 @@ from conveyor.data import layout
 from conveyor.data.examples import SplitFiles, beam_source, find_split_files
 from conveyor.dsl.context import ExecutionContext
 from conveyor.errors import DataError
+from conveyor.runtime.beam_options import pipeline_options
 
 #: Prefix of the transformed TFRecord shards (as ExampleGen names its own).
 SHARD_PREFIX = "data_tfrecord"
@@ -143,12 +145,6 @@ def conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
-def _pipeline_options(beam_args: Sequence[str]) -> Any:
-    from apache_beam.options.pipeline_options import PipelineOptions
-
-    return PipelineOptions(list(beam_args))
-
-
 def _run_pipeline(fn: GuardedFn, raw_schema: Any, datasets: Mapping[str, list[_Dataset]],
                   analyze_splits: Sequence[str], transform_splits: Sequence[str],
                   input_cache_uri: str | None, graph_uri: str, output_uri: str,
@@ -193,7 +189,7 @@ def _run_pipeline(fn: GuardedFn, raw_schema: Any, datasets: Mapping[str, list[_D
         cache.copy_entries(str(input_cache_uri), output_cache_uri, reused)
     os.makedirs(output_cache_uri, exist_ok=True)
     with tft_beam.Context(temp_dir=temp_dir, force_tf_compat_v1=False), \
-            beam.Pipeline(options=_pipeline_options(context.beam_args)) as pipeline:
+            beam.Pipeline(options=pipeline_options(context.beam_args)) as pipeline:
         input_cache: Any = {}
         if reused:
             input_cache = pipeline | "ReadCache" >> analyzer_cache.ReadAnalysisCacheFromFS(

@@ -69,10 +69,12 @@ from conveyor.data.examples import (
 )
 from conveyor.dsl.context import ExecutionContext
 from conveyor.errors import DataError
+from conveyor.runtime.beam_options import pipeline_options
 
 Engine = Literal["auto", "in_process", "beam"]
 
-_DIRECT_RUNNERS = {"direct", "directrunner", "bundlebaseddirectrunner", "switchingdirectrunner"}
+_DIRECT_RUNNERS = {"direct", "directrunner", "bundlebaseddirectrunner", "switchingdirectrunner",
+                   "fnapirunner"}
 
 
 def stats_options() -> tfdv.StatsOptions:
@@ -121,12 +123,11 @@ def compute_with_beam(sources: Mapping[str, SplitFiles], output_uri: str,
     """Write the statistics of every split in ``sources`` under ``output_uri`` with one Beam
     pipeline, as TFX's StatisticsGen does."""
     import apache_beam as beam
-    from apache_beam.options.pipeline_options import PipelineOptions
 
     from conveyor.data.examples import beam_source
 
     options = options or stats_options()
-    with beam.Pipeline(options=PipelineOptions(list(beam_args))) as pipeline:
+    with beam.Pipeline(options=pipeline_options(beam_args)) as pipeline:
         for split, files in sources.items():
             os.makedirs(layout.split_dir(output_uri, split), exist_ok=True)
             path = os.path.join(layout.split_dir(output_uri, split), layout.STATISTICS_FILE)

@@ -7,9 +7,9 @@ work to time):
   1M) written as Examples by the CsvExampleGen executor (gzipped tf.Example TFRecords, split
   2:1 into train and eval) before any timing. It analyses ``train`` and transforms both splits
   with ``bench/transform_preprocessing.py`` (eight z-scores, a decile bucketization, three
-  vocabularies of 5 / ~100 / ~10,000 values) on the default runner (Beam's in-memory
-  DirectRunner), and checks that every row was written;
-* ``transform-threads``: the same on the DirectRunner's ``multi_threading`` mode, 2 workers.
+  vocabularies of 5 / ~100 / ~10,000 values) on the default runner (Beam's in-process
+  FnApiRunner), and checks that every row was written;
+* ``transform-threads``: the same on the in-process runner's ``multi_threading`` mode, 2 workers.
 
 Times exclude importing the libraries (reported apart, "import s"); peak memory is the child's
 ``ru_maxrss`` (it counts C++ allocations) and includes the libraries; "import MB" is the peak
@@ -103,7 +103,7 @@ def cpu_seconds() -> float:
 
 def transform_work(data_dir: str, work_dir: str, beam_args: list[str] | None = None) -> Work:
     """Import Transform's libraries; the work runs its executor on the prepared Examples with
-    ``beam_args`` (default: none, Beam's in-memory DirectRunner)."""
+    ``beam_args`` (default: none, Beam's in-process FnApiRunner)."""
     preload("apache_beam", "tensorflow", "tensorflow_transform", "tensorflow_transform.beam",
             "tfx_bsl.public.tfxio")
 

@@ -22,11 +22,13 @@ FnApiRunner, see :mod:`conveyor.runtime.beam_options`). Before Beam starts, the
 fast with a clear error.
 
 Measured with ``bench/model.py`` (12 synthetic columns; eight z-scores, a decile bucketization,
-vocabularies of 5 / ~100 / ~10,000 values; analyse train, transform train and eval; in-memory
-DirectRunner; 2 cores shared with other work): 100k rows 43 s (23 CPU s), 1M rows 242 s
-(97 CPU s), peak memory 1.6 GB of which 0.8 GB is the libraries. Much of the 100k figure is
-fixed: building tf.Transform's Beam graph and tracing the function. The DirectRunner's
-``multi_threading`` mode (2 workers) was slower at 100k (59 s against 41 s).
+vocabularies of 5 / ~100 / ~10,000 values; analyse train, transform train and eval; in-process
+FnApiRunner; 2 cores, otherwise idle): 100k rows 21.7 s (20.6 CPU s), 1M rows 81 s (80 CPU s),
+peak memory 1.5 GB of which 0.7 GB is the libraries. Much of the 100k figure is fixed: building
+tf.Transform's Beam graph and tracing the function. The ``multi_threading`` mode (2 workers)
+was about as fast at 100k (20.1 s) and used more memory (1.3 GB against 1.0 GB). Before Beam's
+DirectRunner was replaced by the FnApiRunner (:mod:`conveyor.runtime.beam_options`) the same
+bench, on a busier machine, took 43 s and 242 s.
 """
 from __future__ import annotations
 

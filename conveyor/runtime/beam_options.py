@@ -1,9 +1,9 @@
 """The Beam pipeline options executors run with: the run's ``beam_args``, and a default runner.
 
-With no ``--runner``, Beam picks its DirectRunner, which since Beam 2.60 first tries the Prism
-runner: it downloads a Go binary from GitHub (on every pipeline where none is cached, failing
-after a DNS timeout on machines without internet access), starts it as a separate job server,
-and only falls back to the in-process FnApiRunner when that fails. On the penguin pipeline that
+With no ``--runner``, Beam picks its DirectRunner, which in the pinned Beam 2.72 first tries the
+Prism runner: it downloads a Go binary from GitHub (on every pipeline where none is cached; here,
+offline, the download fails at name resolution), starts it as a separate job server, and only
+falls back to the in-process FnApiRunner when that fails. On the penguin pipeline that
 attempt cost ~1.5 s per Beam pipeline here, and where it succeeds the work leaves the process.
 So when ``beam_args`` choose no runner, Conveyor asks for the ``FnApiRunner`` by name: the
 runner the DirectRunner uses for batch work, honouring the same ``--direct_num_workers`` and

@@ -194,6 +194,42 @@ def test_transform_graph_on_raw_rows_equals_the_transformed_examples(
     assert min(Counter(buckets[~np.isnan(mass)]).values()) > 0.1 * len(raw)
 
 
+class StepClock:
+    """A clock reading ``step`` seconds later at every call: what Beam's ``BatchElements``
+    sees of a fast (tiny steps) or slow (large steps) machine when it sizes batches."""
+
+    def __init__(self, step: float) -> None:
+        self.step, self.now = step, 0.0
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+def test_the_same_data_transform_to_the_same_bits_however_fast_batches_run(
+        penguin_run: RunResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where record batches end must not depend on timing: analyzers fold batches into float
+    accumulators, so batches sized by speed gave z-scores a few ulps apart from run to run."""
+    import apache_beam.transforms.util as beam_util
+
+    examples = penguin_run["csv_example_gen"].outputs["examples"][0].to_artifact()
+    schema = penguin_run["schema_gen"].outputs["schema"][0].to_artifact()
+    assert isinstance(examples, Examples) and isinstance(schema, Schema)
+    written: dict[float, dict[str, list[Any]]] = {}
+    for step in (1e-6, 10.0):
+        monkeypatch.setitem(beam_util.BatchElements.__init__.__kwdefaults__, "clock",
+                            StepClock(step))
+        outputs = run_transform(tmp_path, f"step{step}", [examples], schema,
+                                Path(PENGUIN_MODULE), None)
+        rows = [*read_split(outputs["transformed_examples"].uri, "train"),
+                *read_split(outputs["transformed_examples"].uri, "eval")]
+        written[step] = {name: column(rows, name) for name in sorted(TRANSFORMED)}
+    fast, slow = written.values()
+    assert len(fast["bill_length_mm_xf"]) == 344
+    for name in sorted(TRANSFORMED):
+        assert np.array_equal(np.array(fast[name]), np.array(slow[name])), name
+
+
 def test_preprocessing_fn_by_import_path() -> None:
     from conveyor.examples import penguin_preprocessing
 

@@ -4,8 +4,9 @@ One pipeline, as TFX's Transform builds it:
 
 1. every split of every Examples artifact is read with tfx-bsl's TFXIO
    (``TFExampleRecord(file_pattern, schema=...)``), so rows arrive as Arrow record batches typed
-   by the schema; Parquet Examples are read with Beam's Parquet reader and given the same
-   columns and types (:func:`conform`);
+   by the schema, in batches of a fixed size (:data:`RECORD_BATCH_ROWS`: the same data give
+   the same bytes however fast the machine is); Parquet Examples are read with Beam's Parquet
+   reader and given the same columns and types (:func:`conform`);
 2. the analysis splits go to ``tft_beam.AnalyzeDatasetWithCache``, one dataset per split of each
    artifact (see :mod:`.cache` for the keys). With an ``analyzer_cache``,
    ``get_analysis_dataset_keys`` tells which datasets still need reading: a dataset whose every
@@ -51,6 +52,12 @@ from conveyor.runtime.beam_options import pipeline_options
 
 #: Prefix of the transformed TFRecord shards (as ExampleGen names its own).
 SHARD_PREFIX = "data_tfrecord"
+#: Rows per record batch read from TFRecord Examples. Fixed, because analyzers fold batches into
+#: float accumulators (a z-score's mean and variance), so where batches end moves the last bits
+#: of the results; left to tfx-bsl, batch sizes follow Beam's ``BatchElements``, which grows them
+#: by how long earlier batches took, so the same data transformed twice (another machine, a busy
+#: core) gave z-scores a few ulps apart. 1,000 is the size that tuning works up to.
+RECORD_BATCH_ROWS = 1_000
 _TELEMETRY = ["conveyor", "Transform"]
 
 
@@ -167,7 +174,7 @@ def _run_pipeline(fn: GuardedFn, raw_schema: Any, datasets: Mapping[str, list[_D
 
     def source(dataset: _Dataset) -> Any:
         if dataset.files.payload == "tfrecord":
-            return tf_examples(dataset).BeamSource()
+            return tf_examples(dataset).BeamSource(batch_size=RECORD_BATCH_ROWS)
         arrow_schema = tf_examples(dataset).ArrowSchema()
         return beam_source(dataset.files) | f"Conform[{dataset.files.directory}]" >> beam.Map(
             conform, arrow_schema)

@@ -631,5 +631,5 @@ def test_linking_a_run_another_process_already_linked_is_not_an_error(
         mlmd = store._mlmd  # type: ignore[attr-defined]
         run = mlmd.get_context_by_type_and_name("pipeline_run", "run-1")
         pipeline = mlmd.get_context_by_type_and_name("pipeline", PIPELINE)
-        store._link_to_pipeline(run.id, pipeline.id)  # type: ignore[attr-defined]
+        store._contexts.link_to_pipeline(run.id, pipeline.id)  # type: ignore[attr-defined]
         assert [c.id for c in mlmd.get_parent_contexts_by_context(run.id)] == [pipeline.id]

@@ -605,7 +605,7 @@ def test_one_artifact_under_two_input_keys_is_one_event_listed_under_both(
 
 def test_find_made_artifacts_pages_newest_first_and_names_each_maker(
         store: MetadataStore, monkeypatch: pytest.MonkeyPatch) -> None:
-    import conveyor.metadata.mlmd as mlmd
+    import conveyor.metadata.mlmd.store as mlmd
 
     monkeypatch.setattr(mlmd, "_PAGE", 3)  # several pages from a few artifacts
     ids = [made(store, "run-1", f"/data/{i}", i) for i in range(7)]

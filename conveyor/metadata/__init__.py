@@ -1,7 +1,7 @@
 """Metadata: runs, executions, artifacts and lineage, recorded in ML Metadata.
 
-``connect(config)`` opens a store; only :mod:`conveyor.metadata.mlmd` imports ``ml_metadata``,
-and it is imported when a store is opened, not when Conveyor is imported.
+``connect(config)`` opens a store; only the package :mod:`conveyor.metadata.mlmd` imports
+``ml_metadata``, and it is imported when a store is opened, not when Conveyor is imported.
 """
 from __future__ import annotations
 

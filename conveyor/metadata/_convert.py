@@ -1,7 +1,7 @@
 """ML Metadata messages to Conveyor's plain records, and Python values to MLMD ``Value`` messages.
 
 Private to :mod:`conveyor.metadata.mlmd`. The functions read the messages they are given (enum
-names come from the message's own class), so that module stays the only one importing
+names come from the message's own class), so that package stays the only one importing
 ``ml_metadata``.
 """
 from __future__ import annotations

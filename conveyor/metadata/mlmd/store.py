@@ -1,10 +1,9 @@
-"""The metadata store on ML Metadata: the only module of Conveyor that imports ``ml_metadata``.
+""":class:`MlmdStore`, the metadata store on ML Metadata.
 
 The layout (types, contexts, events) is described in :mod:`conveyor.metadata.store`. Choices made
 here, and why:
 
-- Types are registered lazily, on first write, and their ids cached; reading needs no type
-  registration, since MLMD returns each node's type name with it.
+- Types are registered lazily, on first write, and their ids cached (:mod:`.contexts`).
 - Each write is one ``put_execution`` call, so it is one transaction: a crash never leaves an
   execution COMPLETE with PENDING outputs, or LIVE outputs without their OUTPUT events.
 - ``put_execution`` attributes *every* artifact of its events to the execution's contexts, inputs
@@ -13,8 +12,8 @@ here, and why:
   ``node_id`` filters to artifacts *output* by an execution of that pipeline, run or node.
 - MLMD does not check that an event's artifact id exists, so the writes taking artifact ids check
   them first (one batched read).
-- New SQLite files are created in write-ahead-log mode (see :func:`_create_with_write_ahead_log`),
-  and processes take turns inside them (:mod:`conveyor.metadata.writer_lock`).
+- New SQLite files are created in write-ahead-log mode (:mod:`.connect`), and processes
+  take turns inside them (:mod:`conveyor.metadata.writer_lock`).
 - A ``PENDING_OUTPUT`` event counts as an output, in :meth:`MlmdStore.execution_io` and in lineage
   alike (:data:`conveyor.metadata._convert.EVENT_KINDS`).
 
@@ -25,8 +24,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-import os
-import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Concatenate, ParamSpec, TypeAlias, TypeVar
@@ -48,7 +45,9 @@ from conveyor.metadata._convert import (
     string_property,
     value,
 )
-from conveyor.metadata.config import ENV_VAR, MetadataConfig
+from conveyor.metadata.config import MetadataConfig
+from conveyor.metadata.mlmd.connect import open_mlmd
+from conveyor.metadata.mlmd.contexts import NODE, PIPELINE, RUN, MlmdContexts, node_name
 from conveyor.metadata.records import (
     ArtifactRecord,
     ExecutionIO,
@@ -67,12 +66,6 @@ _ExecutionProto: TypeAlias = Any  # metadata_store_pb2.Execution
 _ContextProto: TypeAlias = Any  # metadata_store_pb2.Context
 _EventProto: TypeAlias = Any  # metadata_store_pb2.Event
 
-PIPELINE, RUN, NODE = "pipeline", "pipeline_run", "node"
-_CONTEXT_PROPERTIES: Mapping[str, Mapping[str, int]] = {
-    PIPELINE: {},
-    RUN: {"pipeline_name": pb.STRING},
-    NODE: {"pipeline_name": pb.STRING, "node_id": pb.STRING},
-}
 _EXECUTION_PROPERTIES: Mapping[str, int] = {
     "pipeline_name": pb.STRING, "run_id": pb.STRING, "node_id": pb.STRING,
 }
@@ -93,9 +86,6 @@ _RECENT_LIMIT = 32
 _PAGE = 50
 _RECENT = metadata_store.ListOptions(limit=_RECENT_LIMIT,
                                      order_by=metadata_store.OrderByField.ID, is_asc=False)
-#: Held while a SQLite file may be created, so no other store of this process has it open.
-_CREATING = threading.Lock()
-
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
@@ -126,32 +116,28 @@ class MlmdStore(MetadataStore):
         self._lock = threading.RLock()
         self._writer_lock: WriterLock | contextlib.nullcontext[None] = (
             WriterLock(config.path) if config.kind == "sqlite" else contextlib.nullcontext())
-        self._store: metadata_store.MetadataStore | None = _connect(config)
-        self._type_ids: dict[tuple[str, str], int] = {}
-        # Contexts never change type or name, so their ids can be cached; runs also keep their
-        # pipeline, which start_execution checks.
-        self._context_ids: dict[tuple[str, str], int] = {}
-        self._run_pipelines: dict[str, str] = {}
-        self._run_created_ms: dict[str, int] = {}
+        self._store: metadata_store.MetadataStore | None = open_mlmd(config)
+        self._contexts = MlmdContexts(lambda: self._mlmd, self._where)
 
     # ---- runs -------------------------------------------------------------------------------
 
     @_synchronized
     def ensure_run(self, pipeline: str, run_id: str, properties: Mapping[str, str]) -> RunRecord:
         """See :meth:`MetadataStore.ensure_run`."""
-        pipeline_id = self._ensure_context(PIPELINE, pipeline, {})
+        pipeline_id = self._contexts.ensure(PIPELINE, pipeline, {})
         run = self._mlmd.get_context_by_type_and_name(RUN, run_id)
         if run is None:
-            run = self._new_context(RUN, run_id, {"pipeline_name": pipeline})
+            run = self._contexts.new_context(RUN, run_id, {"pipeline_name": pipeline})
             set_values(run.custom_properties, properties)
             try:
                 [run.id] = self._mlmd.put_contexts([run])
             except mlmd_errors.AlreadyExistsError:  # another process created it meanwhile
                 return self.ensure_run(pipeline, run_id, properties)
-            self._link_to_pipeline(run.id, pipeline_id)
+            self._contexts.link_to_pipeline(run.id, pipeline_id)
             [run] = self._mlmd.get_contexts_by_id([run.id])
         else:
-            self._check_owner(run_id, string_property(run.properties, "pipeline_name"), pipeline)
+            self._contexts.check_owner(run_id, string_property(run.properties, "pipeline_name"),
+                                       pipeline)
             changed = {k: v for k, v in properties.items()
                        if k not in run.custom_properties or value(run.custom_properties[k]) != v}
             if changed:
@@ -159,10 +145,8 @@ class MlmdStore(MetadataStore):
                 self._mlmd.put_contexts([run])
             # Creating a run takes two calls; linking here heals a crash between them.
             if pipeline_id not in {c.id for c in self._mlmd.get_parent_contexts_by_context(run.id)}:
-                self._link_to_pipeline(run.id, pipeline_id)
-        self._context_ids[(RUN, run_id)] = run.id
-        self._run_pipelines[run_id] = pipeline
-        self._run_created_ms[run_id] = run.create_time_since_epoch
+                self._contexts.link_to_pipeline(run.id, pipeline_id)
+        self._contexts.remember_run(run, pipeline)
         return run_record(run, pipeline)
 
     @_synchronized
@@ -170,7 +154,7 @@ class MlmdStore(MetadataStore):
         """See :meth:`MetadataStore.get_run`."""
         run = self._mlmd.get_context_by_type_and_name(RUN, run_id)
         if run is None:
-            raise self._run_not_found(run_id)
+            raise self._contexts.run_not_found(run_id)
         return run_record(run, "")
 
     @_synchronized
@@ -179,7 +163,7 @@ class MlmdStore(MetadataStore):
         if pipeline is None:
             runs = self._mlmd.get_contexts_by_type(RUN)
         else:
-            pipeline_id = self._context_id(PIPELINE, pipeline)
+            pipeline_id = self._contexts.context_id(PIPELINE, pipeline)
             children = [] if pipeline_id is None else \
                 self._mlmd.get_children_contexts_by_context(pipeline_id)
             runs = [c for c in children if c.type == RUN]
@@ -268,7 +252,7 @@ class MlmdStore(MetadataStore):
     @_synchronized
     def run_executions(self, run_id: str) -> list[ExecutionRecord]:
         """See :meth:`MetadataStore.run_executions`."""
-        run_ctx = self._run_context_id(run_id)
+        run_ctx = self._contexts.run_context_id(run_id)
         return [execution_record(e)
                 for e in self._mlmd.get_executions_by_context(run_ctx, _BY_ID)]
 
@@ -276,8 +260,8 @@ class MlmdStore(MetadataStore):
     def node_executions(self, pipeline: str, node_id: str,
                         run_id: str | None = None) -> list[ExecutionRecord]:
         """See :meth:`MetadataStore.node_executions`; NotFoundError if ``run_id`` is unknown."""
-        run_ctx = None if run_id is None else self._run_context_id(run_id)
-        node_ctx = self._context_id(NODE, f"{pipeline}.{node_id}")
+        run_ctx = None if run_id is None else self._contexts.run_context_id(run_id)
+        node_ctx = self._contexts.context_id(NODE, node_name(pipeline, node_id))
         if node_ctx is None:
             return []
         if run_id is None or run_ctx is None:
@@ -285,7 +269,7 @@ class MlmdStore(MetadataStore):
                     for e in self._mlmd.get_executions_by_context(node_ctx, _BY_ID)]
         recent = self._mlmd.get_executions_by_context(node_ctx, _RECENT)
         if len(recent) < _RECENT_LIMIT or recent[-1].create_time_since_epoch < \
-                self._run_created_ms[run_id]:
+                self._contexts.run_created_ms(run_id):
             # Every execution of the run is newer than the run itself: the page holds them all.
             return [execution_record(e) for e in reversed(recent)
                     if string_property(e.properties, "run_id") == run_id]
@@ -319,7 +303,7 @@ class MlmdStore(MetadataStore):
     @_synchronized
     def find_cached(self, pipeline: str, node_id: str, cache_key: str) -> ExecutionRecord | None:
         """See :meth:`MetadataStore.find_cached`."""
-        node_ctx = self._context_id(NODE, f"{pipeline}.{node_id}")
+        node_ctx = self._contexts.context_id(NODE, node_name(pipeline, node_id))
         if node_ctx is None:
             return None
         recent = self._mlmd.get_executions_by_context(node_ctx, _RECENT)
@@ -386,9 +370,10 @@ class MlmdStore(MetadataStore):
                                     f"{', '.join(_ARTIFACT_STATES)}")
             terms.append(f"state = {state}")
         scope = [(kind, name) for kind, name in ((PIPELINE, pipeline), (RUN, run_id),
-                 (NODE, node_id and f"{pipeline}.{node_id}")) if name is not None]
+                 (NODE, None if node_id is None or pipeline is None
+                  else node_name(pipeline, node_id))) if name is not None]
         for alias, (kind, name) in zip("abc", scope, strict=False):
-            context_id = self._context_id(kind, name)
+            context_id = self._contexts.context_id(kind, name)
             if context_id is None:
                 return []
             terms.append(f"contexts_{alias}.id = {context_id}")
@@ -423,9 +408,9 @@ class MlmdStore(MetadataStore):
                 raise MetadataError(f"unknown artifact state {state!r}; use one of "
                                     f"{', '.join(_ARTIFACT_STATES)}")
             terms.append(f"state = {state}")
-        kind, name = (NODE, f"{pipeline}.{node_id}") if node_id is not None else \
+        kind, name = (NODE, node_name(pipeline, node_id)) if node_id is not None else \
             (PIPELINE, pipeline)
-        context_id = self._context_id(kind, name)
+        context_id = self._contexts.context_id(kind, name)
         if context_id is None:
             return []
         terms.append(f"contexts_a.id = {context_id}")
@@ -512,11 +497,11 @@ class MlmdStore(MetadataStore):
                            inputs: Mapping[str, Sequence[int]],
                            outputs: Mapping[str, Sequence[int]]) -> int:
         """One put_execution: a new execution, its events to existing artifacts, its contexts."""
-        run_ctx = self._run_context_id(run_id, pipeline)
+        run_ctx = self._contexts.run_context_id(run_id, pipeline)
         self._check_artifacts_exist([i for ids in (*inputs.values(), *outputs.values())
                                      for i in ids])
         execution = pb.Execution(
-            type_id=self._type_id(pb.ExecutionType(name=execution_type,
+            type_id=self._contexts.type_id(pb.ExecutionType(name=execution_type,
                                                    properties=_EXECUTION_PROPERTIES)),
             last_known_state=state)
         set_values(execution.properties,
@@ -530,19 +515,19 @@ class MlmdStore(MetadataStore):
                     paths.setdefault((kind, artifact_id), []).append((key, i))
         events = [(None, _event(kind, steps, artifact_id))
                   for (kind, artifact_id), steps in paths.items()]
-        node_name = f"{pipeline}.{node_id}"
-        node_ctx = self._context_ids.get((NODE, node_name))
+        node = node_name(pipeline, node_id)
+        node_ctx = self._contexts.cached_id(NODE, node)
         contexts = [
-            pb.Context(id=self._ensure_context(PIPELINE, pipeline, {})),
+            pb.Context(id=self._contexts.ensure(PIPELINE, pipeline, {})),
             pb.Context(id=run_ctx),
             pb.Context(id=node_ctx) if node_ctx is not None else
-            self._new_context(NODE, node_name, {"pipeline_name": pipeline, "node_id": node_id}),
+            self._contexts.new_context(NODE, node, {"pipeline_name": pipeline, "node_id": node_id}),
         ]
         # A node context without id is created, or reused if it exists.
         execution_id, _, context_ids = self._mlmd.put_execution(
             execution, events, contexts, reuse_context_if_already_exist=True,
             force_reuse_context=True)
-        self._context_ids[(NODE, node_name)] = context_ids[2]
+        self._contexts.remember(NODE, node, context_ids[2])
         return int(execution_id)
 
     def _put_outputs(self, execution: _ExecutionProto, outputs: Mapping[str, Sequence[Artifact]],
@@ -564,81 +549,13 @@ class MlmdStore(MetadataStore):
             for name, kind in cls.PROPERTIES.items()})
         if cls.BASE_TYPE:
             artifact_type.base_type = pb.ArtifactType.SystemDefinedBaseType.Value(cls.BASE_TYPE)
-        proto = pb.Artifact(type_id=self._type_id(artifact_type), uri=artifact.uri,
+        proto = pb.Artifact(type_id=self._contexts.type_id(artifact_type), uri=artifact.uri,
                             state=_ARTIFACT_STATES[state], id=artifact.id)
         set_values(proto.properties, {
             name: json.dumps(v) if cls.PROPERTIES[name] is list else v
             for name, v in artifact.properties.items() if name in cls.PROPERTIES})
         set_values(proto.custom_properties, artifact.custom_properties)
         return proto
-
-    def _type_id(self, type_proto: Any) -> int:
-        """The id of an ArtifactType, ExecutionType or ContextType, registered on first use."""
-        key = (type(type_proto).__name__, type_proto.name)
-        if key not in self._type_ids:
-            put = {"ArtifactType": self._mlmd.put_artifact_type,
-                   "ExecutionType": self._mlmd.put_execution_type,
-                   "ContextType": self._mlmd.put_context_type}[key[0]]
-            # can_omit_fields: a type stored by another Conveyor or TFX version may have more.
-            self._type_ids[key] = put(type_proto, can_add_fields=True, can_omit_fields=True)
-        return self._type_ids[key]
-
-    def _new_context(self, kind: str, name: str, properties: Mapping[str, str]) -> _ContextProto:
-        context_type = pb.ContextType(name=kind, properties=_CONTEXT_PROPERTIES[kind])
-        context = pb.Context(type_id=self._type_id(context_type), name=name)
-        set_values(context.properties, properties)
-        return context
-
-    def _context_id(self, kind: str, name: str) -> int | None:
-        """The id of an existing context, or None."""
-        if (kind, name) not in self._context_ids:
-            context = self._mlmd.get_context_by_type_and_name(kind, name)
-            if context is None:
-                return None
-            self._context_ids[(kind, name)] = context.id
-        return self._context_ids[(kind, name)]
-
-    def _link_to_pipeline(self, run_context_id: int, pipeline_id: int) -> None:
-        """Make the pipeline's context the run's parent, once.
-
-        Tasks of one run start in separate processes (Kubeflow pods, Airflow workers); one may heal
-        the link of a run another has just created, so the second insert of the same link is
-        expected and means the work is done.
-        """
-        try:
-            self._mlmd.put_parent_contexts(
-                [pb.ParentContext(child_id=run_context_id, parent_id=pipeline_id)])
-        except mlmd_errors.AlreadyExistsError:
-            pass
-
-    def _ensure_context(self, kind: str, name: str, properties: Mapping[str, str]) -> int:
-        context_id = self._context_id(kind, name)
-        if context_id is None:
-            try:
-                [context_id] = self._mlmd.put_contexts([self._new_context(kind, name, properties)])
-            except mlmd_errors.AlreadyExistsError:  # another process created it meanwhile
-                return self._ensure_context(kind, name, properties)
-            self._context_ids[(kind, name)] = context_id
-        return context_id
-
-    def _run_context_id(self, run_id: str, pipeline: str | None = None) -> int:
-        """The run's context id; NotFoundError if unknown, MetadataError if of another pipeline."""
-        if run_id not in self._run_pipelines:
-            run = self._mlmd.get_context_by_type_and_name(RUN, run_id)
-            if run is None:
-                raise self._run_not_found(run_id)
-            self._context_ids[(RUN, run_id)] = run.id
-            self._run_pipelines[run_id] = string_property(run.properties, "pipeline_name")
-            self._run_created_ms[run_id] = run.create_time_since_epoch
-        if pipeline is not None:
-            self._check_owner(run_id, self._run_pipelines[run_id], pipeline)
-        return self._context_ids[(RUN, run_id)]
-
-    def _check_owner(self, run_id: str, owner: str, pipeline: str) -> None:
-        # Runs written by other tools may lack the property; their ids are trusted.
-        if owner and owner != pipeline:
-            raise MetadataError(f"run {run_id!r} belongs to pipeline {owner!r}, not {pipeline!r}, "
-                                f"in {self._where}; choose another run id")
 
     def _execution(self, execution_id: int) -> _ExecutionProto:
         found = self._mlmd.get_executions_by_id([execution_id])
@@ -684,10 +601,6 @@ class MlmdStore(MetadataStore):
                 producers.setdefault(event.artifact_id, []).append(executions[event.execution_id])
         return producers
 
-    def _run_not_found(self, run_id: str) -> NotFoundError:
-        return NotFoundError(f"run {run_id!r} not found in {self._where}; "
-                             f"list runs with `conveyor runs`")
-
     def _artifact_not_found(self, *artifact_ids: int) -> NotFoundError:
         return NotFoundError(
             f"artifact{'s' if len(artifact_ids) > 1 else ''} "
@@ -696,60 +609,7 @@ class MlmdStore(MetadataStore):
         )
 
 
-# ---- connection and events -------------------------------------------------------------
-
-
-def _connect(config: MetadataConfig) -> metadata_store.MetadataStore:
-    connection = pb.ConnectionConfig()
-    if config.kind == "sqlite":
-        connection.sqlite.filename_uri = config.path
-        connection.sqlite.connection_mode = pb.SqliteMetadataSourceConfig.READWRITE_OPENCREATE
-        fix = ("check that the directory is writable and that the file, if it exists, is an ML "
-               "Metadata SQLite database")
-    elif config.kind == "mysql":
-        connection.mysql.host = config.host
-        connection.mysql.port = config.port
-        connection.mysql.database = config.database
-        connection.mysql.user = config.user
-        connection.mysql.password = config.password
-        fix = "check that the MySQL server is running and reachable, and the user and password"
-    else:
-        connection.fake_database.SetInParent()
-        fix = "this is ML Metadata's in-memory database; check the ml-metadata installation"
-    try:
-        if config.kind != "sqlite":
-            return metadata_store.MetadataStore(connection)
-        with _CREATING:
-            os.makedirs(os.path.dirname(config.path) or ".", exist_ok=True)
-            if not os.path.exists(config.path):
-                _create_with_write_ahead_log(config.path)
-            return metadata_store.MetadataStore(connection)
-    except (OSError, RuntimeError, mlmd_errors.StatusError) as err:
-        raise MetadataError(
-            f"cannot open the metadata store {config.describe()}: {err}. {fix[0].upper()}"
-            f"{fix[1:]}, or choose another store with ${ENV_VAR} "
-            f"(sqlite:///path, mysql://user:password@host:port/database or memory:)"
-        ) from err
-
-
-def _create_with_write_ahead_log(path: str) -> None:
-    """Create an empty SQLite file in write-ahead-log mode, which the file then keeps.
-
-    MLMD cannot set pragmas. In the default rollback-journal mode each transaction syncs the disk
-    about three times (~3 ms per write here); with WAL it is ~1 ms, and readers in other
-    processes (executors, the CLI) no longer block the writer. The file must then be on a local
-    disk (WAL uses shared memory), as SQLite's locking needs anyway.
-
-    Only a new file is touched, under :data:`_CREATING`: Python's sqlite3 is a second SQLite
-    library in this process, and closing its connection to a file that MLMD has open would drop
-    MLMD's locks and, in WAL mode, delete its log ("disk I/O error"). For the same reason,
-    never open a store's file with Python's sqlite3 while a store on it is open in-process.
-    """
-    try:
-        with contextlib.closing(sqlite3.connect(path, timeout=5)) as db:
-            db.execute("PRAGMA journal_mode=WAL")
-    except sqlite3.Error:
-        pass  # WAL is only an optimisation; MLMD reports any real problem with the file
+# ---- events -----------------------------------------------------------------------------
 
 
 def _event(event_type: int, steps: Sequence[tuple[str, int]],

@@ -3,9 +3,11 @@
 Runs a trainer -> evaluator pipeline whose evaluator takes the latest blessed model as its
 baseline (every third model is blessed) many times on one SQLite store, and prints the median
 time of the resolver node (query and recording) after each block of runs, next to the median
-time of a no-op executor node of the same runs for scale. The resolver reads every model and
-blessing the trainer and evaluator ever made, so its time grows with the history; this shows
-by how much.
+time of a no-op executor node of the same runs for scale. The resolver reads blessings newest
+first, a page at a time, and stops once they are older than the best model found, so it should
+cost about what any node costs however long the history; this shows whether it does. Measured
+here (2 cores): 5.8 / 8.6 / 9.3 ms after 50 / 100 / 150 runs, the no-op node 6.9 / 8.7 / 9.1 ms
+(both grow with the SQLite store, not with what the resolver reads).
 
     .venv/bin/python bench/resolvers.py [--runs 150] [--block 50]
 """

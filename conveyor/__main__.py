@@ -1,5 +1,4 @@
 """``python -m conveyor`` is the ``conveyor`` command."""
-from conveyor.cli import main
-from conveyor.runtime.exit import exit_process
+from conveyor.cli import console_main
 
-exit_process(main())
+console_main()

@@ -1,8 +1,9 @@
 """A whole pipeline as a user runs it: ``conveyor run FILE`` cold (fresh root) and fully cached.
 
 Each measurement is a fresh ``conveyor run`` process, timed from start to exit (Python start-up,
-imports, metadata, every node), with its own peak memory (``ru_maxrss`` from ``wait4``; it counts
-C++ allocations too). For each of ``--repeats`` fresh roots, three runs on the same root:
+imports, metadata, every node), with its own CPU seconds and peak memory (``ru_utime`` +
+``ru_stime`` and ``ru_maxrss`` from ``wait4``; they count C++ threads and allocations too).
+For each of ``--repeats`` fresh roots, three runs on the same root:
 
 * ``cold``: every node executes;
 * ``second``: with a resolver such as ``LatestBlessedModel``, what the first run blessed is now
@@ -39,6 +40,7 @@ class Measurement:
     """One ``conveyor run`` process."""
 
     seconds: float
+    cpu_seconds: float
     peak_mb: float
     heavy_imported: list[str]
     output: str
@@ -65,7 +67,8 @@ def run_once(pipeline: str, root: str, *, trace_imports: bool) -> Measurement:
     heavy = sorted({line.split("|")[-1].strip().split(".")[0]
                     for line in stderr.splitlines() if line.startswith("import time:")}
                    & set(HEAVY)) if trace_imports else []
-    return Measurement(seconds, usage.ru_maxrss / 1024, heavy, stdout)
+    return Measurement(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, heavy,
+                       stdout)
 
 
 def main() -> None:
@@ -75,6 +78,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     runs: dict[str, list[Measurement]] = {"cold": [], "second": [], "cached": []}
+    # Wall times differ between machines of the same class and with what else runs: the load
+    # before the first run and each run's CPU seconds tell a slow machine from a busy one.
+    load_before = os.getloadavg()[0]
     for _ in range(args.repeats):
         with tempfile.TemporaryDirectory(prefix="conveyor-bench-") as root:
             runs["cold"].append(run_once(args.pipeline, root, trace_imports=False))
@@ -84,12 +90,14 @@ def main() -> None:
             if " COMPLETE" in last or "CACHED" not in last:
                 sys.exit(f"the third run was not fully cached:\n{last}")
     print(f"pipeline: {os.path.relpath(args.pipeline, REPO)}  ({args.repeats} fresh roots; "
-          f"load: {os.getloadavg()[0]:.2f})")
-    print(f"{'run':<8} {'median s':>9} {'min s':>7} {'max s':>7} {'peak MB':>8}")
+          f"load before: {load_before:.2f}, after: {os.getloadavg()[0]:.2f}; "
+          f"{os.cpu_count()} cores)")
+    print(f"{'run':<8} {'median s':>9} {'min s':>7} {'max s':>7} {'CPU s':>7} {'peak MB':>8}")
     for name, measured in runs.items():
         times = [m.seconds for m in measured]
+        cpu = statistics.median(m.cpu_seconds for m in measured)
         print(f"{name:<8} {statistics.median(times):>9.2f} {min(times):>7.2f} "
-              f"{max(times):>7.2f} {max(m.peak_mb for m in measured):>8.0f}")
+              f"{max(times):>7.2f} {cpu:>7.2f} {max(m.peak_mb for m in measured):>8.0f}")
     heavy = sorted({h for m in runs["cached"] for h in m.heavy_imported})
     print(f"heavy modules imported by fully cached runs: {', '.join(heavy) or 'none'}")
     print("targets: cold < 25 s, fully cached < 2 s (medians), cached imports no TensorFlow")

@@ -24,7 +24,50 @@ from conveyor.dsl.channel import RuntimeParameter
 from conveyor.errors import ParameterTypeError
 
 
-class EstimatorTrainer(Component):
+class _EstimatorComponent(Component):
+    """Fields shared by EstimatorTrainer and EstimatorTuner (not a component itself), and
+    their definition-time checks: an import path of the right shape, distinct splits, a label
+    that is not also a feature."""
+
+    examples: Channel[Examples] = Input(description="the data: train_split and eval_split")
+    schema: Channel[Schema] | None = Input(default=None, description="feature kinds")
+    label_key: str = Parameter(description="the column to predict")
+    estimator: str = Parameter(
+        description="import path, e.g. 'sklearn.ensemble.RandomForestClassifier'")
+    estimator_params: dict[str, Any] = Parameter(default={},
+                                                 description="keyword arguments of the estimator")
+    task: Literal["classification", "regression"] = Parameter(
+        default="classification", description="'classification' or 'regression'")
+    features: list[str] | None = Parameter(
+        default=None, description="raw features to use; default: every column but the label")
+    train_split: str = Parameter(default="train", description="split to fit on")
+    eval_split: str = Parameter(default="eval", description="split to score on")
+    seed: int = Parameter(default=0, description="random_state of the estimator")
+
+    if not TYPE_CHECKING:  # so type checkers keep the constructor made from the fields
+        def __init__(self, *args: Any, id: str | None = None, **kwargs: Any) -> None:
+            super().__init__(*args, id=id, **kwargs)
+            self._check_estimator_fields()
+
+    def _check_estimator_fields(self) -> None:
+        values = self.parameters
+        where = f"{type(self).__name__} '{self.id}'"
+        path = values["estimator"]
+        if isinstance(path, str) and (path.count(".") < 1 or not all(path.split("."))):
+            raise ParameterTypeError(f"{where} field 'estimator': '{path}' is not an import "
+                                     f"path; write 'package.module.Class', e.g. "
+                                     f"'sklearn.linear_model.LogisticRegression'")
+        train, evaluation = values["train_split"], values["eval_split"]
+        if not isinstance(train, RuntimeParameter) and train == evaluation:
+            raise ParameterTypeError(f"{where}: train_split and eval_split are both '{train}'; "
+                                     f"score on a split the model was not fitted on")
+        features, label = values["features"], values["label_key"]
+        if isinstance(features, list) and label in features:
+            raise ParameterTypeError(f"{where} field 'features': the label '{label}' is listed "
+                                     f"as a feature; remove it")
+
+
+class EstimatorTrainer(_EstimatorComponent):
     """Fits a scikit-learn or XGBoost estimator, behind built-in preprocessing, on Examples.
 
     The saved model (``Format-Estimator/model.joblib``, see :mod:`conveyor.models.format`) is a
@@ -44,47 +87,8 @@ class EstimatorTrainer(Component):
     ``val_accuracy``, ``val_log_loss``, ...).
     """
 
-    examples: Channel[Examples] = Input(description="the data: train_split and eval_split")
-    schema: Channel[Schema] | None = Input(default=None, description="feature kinds")
     hyperparameters: Channel[HyperParameters] | None = Input(
         default=None, description="overrides estimator_params")
-    label_key: str = Parameter(description="the column to predict")
-    estimator: str = Parameter(
-        description="import path, e.g. 'sklearn.ensemble.RandomForestClassifier'")
-    estimator_params: dict[str, Any] = Parameter(default={},
-                                                 description="keyword arguments of the estimator")
-    task: Literal["classification", "regression"] = Parameter(
-        default="classification", description="'classification' or 'regression'")
-    features: list[str] | None = Parameter(
-        default=None, description="raw features to use; default: every column but the label")
-    train_split: str = Parameter(default="train", description="split to fit on")
-    eval_split: str = Parameter(default="eval", description="split to score on")
-    seed: int = Parameter(default=0, description="random_state of the estimator")
     model: Channel[Model] = Output()
     model_run: Channel[ModelRun] = Output()
     executor = "conveyor.components.trainer.estimators:train"
-
-    if not TYPE_CHECKING:  # so type checkers keep the constructor made from the fields
-        def __init__(self, *args: Any, id: str | None = None, **kwargs: Any) -> None:
-            super().__init__(*args, id=id, **kwargs)
-            check_estimator_fields(self, type(self).__name__)
-
-
-def check_estimator_fields(node: Component, kind: str) -> None:
-    """Definition-time checks shared with EstimatorTuner: an import path of the right shape,
-    distinct splits, a label that is not also a feature."""
-    values = node.parameters
-    where = f"{kind} '{node.id}'"
-    path = values["estimator"]
-    if isinstance(path, str) and (path.count(".") < 1 or not all(path.split("."))):
-        raise ParameterTypeError(f"{where} field 'estimator': '{path}' is not an import path; "
-                                 f"write 'package.module.Class', e.g. "
-                                 f"'sklearn.linear_model.LogisticRegression'")
-    train, evaluation = values["train_split"], values["eval_split"]
-    if not isinstance(train, RuntimeParameter) and train == evaluation:
-        raise ParameterTypeError(f"{where}: train_split and eval_split are both '{train}'; "
-                                 f"score on a split the model was not fitted on")
-    features, label = values["features"], values["label_key"]
-    if isinstance(features, list) and label in features:
-        raise ParameterTypeError(f"{where} field 'features': the label '{label}' is listed "
-                                 f"as a feature; remove it")

@@ -29,7 +29,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Literal
 
 from conveyor.artifacts import Examples, HyperParameters, Schema, TransformGraph
-from conveyor.components.trainer.estimator_component import check_estimator_fields
+from conveyor.components.trainer.estimator_component import _EstimatorComponent
 from conveyor.dsl import Channel, Component, Input, Output, Parameter
 from conveyor.dsl.channel import RuntimeParameter
 from conveyor.errors import ArgumentError, ParameterTypeError, did_you_mean
@@ -85,7 +85,7 @@ class Tuner(Component):
                     f"{function}) or tuner_fn='package.module:function', not both or neither")
 
 
-class EstimatorTuner(Component):
+class EstimatorTuner(_EstimatorComponent):
     """Searches the parameters of a scikit-learn or XGBoost estimator: each trial fits the
     EstimatorTrainer's pipeline (same preprocessing, same seed) on ``train_split`` with
     ``estimator_params`` updated by one point of ``search_space``, and scores it on
@@ -97,27 +97,14 @@ class EstimatorTuner(Component):
     best trial; ``trials.json`` every trial with its parameters, score and metrics.
     """
 
-    examples: Channel[Examples] = Input(description="the data: train_split and eval_split")
-    schema: Channel[Schema] | None = Input(default=None, description="feature kinds")
-    label_key: str = Parameter(description="the column to predict")
-    estimator: str = Parameter(
-        description="import path, e.g. 'sklearn.ensemble.RandomForestClassifier'")
     search_space: dict[str, list[Any]] = Parameter(
         description="parameter name -> the values to try")
-    estimator_params: dict[str, Any] = Parameter(default={},
-                                                 description="fixed keyword arguments")
     strategy: Literal["grid", "random"] = Parameter(default="grid",
                                                     description="'grid' or 'random'")
     max_trials: int | None = Parameter(default=None,
                                        description="at most this many trials (random: 10)")
     metric: str | None = Parameter(
         default=None, description="eval metric to rank by; default accuracy or rmse")
-    task: Literal["classification", "regression"] = Parameter(
-        default="classification", description="'classification' or 'regression'")
-    features: list[str] | None = Parameter(
-        default=None, description="raw features to use; default: every column but the label")
-    train_split: str = Parameter(default="train", description="split to fit on")
-    eval_split: str = Parameter(default="eval", description="split to score on")
     seed: int = Parameter(default=0, description="random_state and the random draw")
     best_hyperparameters: Channel[HyperParameters] = Output()
     executor = "conveyor.components.trainer.estimator_search:search"
@@ -125,7 +112,6 @@ class EstimatorTuner(Component):
     if not TYPE_CHECKING:  # so type checkers keep the constructor made from the fields
         def __init__(self, *args: Any, id: str | None = None, **kwargs: Any) -> None:
             super().__init__(*args, id=id, **kwargs)
-            check_estimator_fields(self, "EstimatorTuner")
             self._check_search()
 
     def _check_search(self) -> None:

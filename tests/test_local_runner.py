@@ -284,3 +284,6 @@ def test_summary_lists_an_outputs_one_line_summary_fresh_and_cached(root: Path) 
         lines = format_summary(result.nodes).splitlines()
         [at] = [i for i, line in enumerate(lines) if "out: " in line]
         assert lines[at + 1].strip() == "wrote three rows"
+        # The id to give `conveyor show`, for the artifact the node made or reused.
+        [artifact] = result["announce"].outputs["out"]
+        assert lines[at].endswith(f"{artifact.uri}  (artifact {artifact.id})")

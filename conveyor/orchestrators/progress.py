@@ -173,8 +173,10 @@ def format_summary(results: Sequence[NodeResult]) -> str:
         elif r.state == SKIPPED:
             detail = r.error or ""
         else:
-            uris = [f"{k}: {a.uri}" + (f"\n{'':<{width + 34}}  {a.custom_properties[SUMMARY]}"
-                                       if a.custom_properties.get(SUMMARY) else "")
+            # The artifact id is what `conveyor show` and `conveyor lineage` take.
+            uris = [f"{k}: {a.uri}  (artifact {a.id})"
+                    + (f"\n{'':<{width + 34}}  {a.custom_properties[SUMMARY]}"
+                       if a.custom_properties.get(SUMMARY) else "")
                     for k, arts in r.outputs.items() for a in arts]
             reuse = [f"reused execution {r.cached_from}"] if r.cached_from else []
             detail = f"\n{'':<{width + 34}}".join(reuse + uris) or r.resolved or "(no outputs)"

@@ -248,6 +248,12 @@ def test_worse_model_is_not_blessed_naming_metric_and_slice(world: World,
     assert "breaks the allowed relative change -0.05" in reason
     # Torgersen holds only Adelie penguins: the constant answer is right there, so no failure.
     assert "slice island=Torgersen:" not in reason
+    # Listed in reading order, the same on every run: Overall, single features, crosses.
+    failed = [line.strip() for line in reason.splitlines() if " on slice " in line]
+    order = [(where.count("="), where, metric, "change vs baseline" in rest)
+             for metric, _, after in (line.partition(" on slice ") for line in failed)
+             for where, _, rest in [after.partition(": ")]]
+    assert order == sorted(order) and order[0][1] == "Overall" and order[-1][0] == 2
     validation = tfma.load_validation_result(rejected.evaluation.uri)
     assert not validation.validation_ok
 

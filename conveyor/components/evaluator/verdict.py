@@ -108,10 +108,15 @@ SliceMetrics = Mapping[str, Mapping[str, float | None]]
 
 def failures(result: Any, classes: Sequence[str] | None, candidate: SliceMetrics,
              baseline: SliceMetrics) -> list[Failure]:
-    """Every failed threshold of TFMA's ``ValidationResult`` ``result``, in TFMA's order."""
+    """Every failed threshold of TFMA's ``ValidationResult`` ``result``: the whole data set
+    first, then slices by their number of features and name; per slice by metric, a value
+    threshold before a change threshold. (TFMA's own order varies between runs.)"""
     found: list[Failure] = []
-    for per_slice in result.metric_validations_per_slice:
+    slices = sorted(result.metric_validations_per_slice,
+                    key=lambda p: (len(p.slice_key.single_slice_keys), _proto_slice(p.slice_key)))
+    for per_slice in slices:
         where = _proto_slice(per_slice.slice_key)
+        in_slice: list[tuple[str, bool, Failure]] = []
         for failure in per_slice.failures:
             key = failure.metric_key
             sub_key = key.sub_key if key.HasField("sub_key") else None
@@ -125,10 +130,11 @@ def failures(result: Any, classes: Sequence[str] | None, candidate: SliceMetrics
                     bound += (": a relative change from a baseline of 0 is undefined, which "
                               "TFMA counts as a failure (use change_absolute for a metric that "
                               "can be 0, such as AUC on a slice holding one class)")
-                found.append(Failure(label, where, value, bound,
-                                     candidate.get(where, {}).get(label), base))
+                in_slice.append((label, True, Failure(label, where, value, bound,
+                                                      candidate.get(where, {}).get(label), base)))
             else:
-                found.append(Failure(label, where, value, _bound(threshold)))
+                in_slice.append((label, False, Failure(label, where, value, _bound(threshold))))
+        found.extend(f for *_, f in sorted(in_slice, key=lambda t: (t[0], t[1])))
     return found
 
 

@@ -106,6 +106,7 @@ def test_pipeline_pushes_a_blessed_model_and_skips_a_not_blessed_one(
     assert "island=Dream" in str(skipped["reason"])
     assert "pushed_version" not in skipped
     assert str(skipped[SUMMARY]).startswith("not pushed: the model is not blessed")
+    assert "\n" not in str(skipped[SUMMARY])  # one line of the run's table
     assert versions_on_disk(str(serving)) == [1]
     assert read_config(serving) == ([1], {"stable": 1})
 

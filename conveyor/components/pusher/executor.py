@@ -56,7 +56,7 @@ def push(model: Model, pushed_model: PushedModel, serving_dir: str, model_name: 
     if reason is not None:
         context.logger.warning("not pushing model %s: %s", model.uri, reason)
         pushed_model.custom_properties.update({"pushed": 0, "reason": reason,
-                                               SUMMARY: f"not pushed: {reason}"})
+                                               SUMMARY: _one_line(reason)})
         return
     serving_dir = serving_dir or default_serving_dir(context.pipeline_root, model_name)
     outcome = push_version(serving_dir, model_name, model.uri, canary=canary, retain=retain,
@@ -76,6 +76,14 @@ def push(model: Model, pushed_model: PushedModel, serving_dir: str, model_name: 
                  f"({', '.join(outcome.labels) or 'no label'}) "
                  f"{'to' if outcome.new_version else 'at'} {outcome.path}",
     })
+
+
+def _one_line(reason: str) -> str:
+    # The summary is one line of the run's table; a verdict's reason may list one failed
+    # threshold per line, and stays whole in the `reason` property.
+    first, _, rest = reason.partition("\n")
+    return f"not pushed: {first.rstrip(':')}" + (" (in full: this artifact's 'reason')"
+                                                  if rest else "")
 
 
 def default_serving_dir(pipeline_root: str, model_name: str) -> str:

@@ -37,7 +37,7 @@ from model_fixtures import (
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 from conveyor import LatestBlessedModel, LocalRunner, Pipeline, RuntimeParameter
-from conveyor.artifacts import Examples, Model, ModelBlessing, ModelEvaluation, Schema
+from conveyor.artifacts import SUMMARY, Examples, Model, ModelBlessing, ModelEvaluation, Schema
 from conveyor.components.evaluator import Evaluator, eval_config
 from conveyor.components.evaluator import executor as evaluator_executor
 from conveyor.components.evaluator.report import Summary
@@ -254,6 +254,9 @@ def test_worse_model_is_not_blessed_naming_metric_and_slice(world: World,
              for metric, _, after in (line.partition(" on slice ") for line in failed)
              for where, _, rest in [after.partition(": ")]]
     assert order == sorted(order) and order[0][1] == "Overall" and order[-1][0] == 2
+    # The run table's one line names the count and the first failure.
+    assert properties[SUMMARY] == (f"NOT BLESSED: {len(failed)} threshold checks failed, "
+                                   f"first: {failed[0]}")
     validation = tfma.load_validation_result(rejected.evaluation.uri)
     assert not validation.validation_ok
 

@@ -216,7 +216,11 @@ def _record(evaluation: ModelEvaluation, blessing: ModelBlessing, summary: Summa
     })
     open(os.path.join(blessing.uri, BLESSED_FILE if summary.blessed else NOT_BLESSED_FILE),
          "w", encoding="utf-8").close()
-    first_line = summary.reason.splitlines()[0]
+    # One line for the run's table: the verdict's first line and, when it lists failed
+    # thresholds (in reading order, Overall first), the first of them.
+    first_line, *listed = summary.reason.splitlines()
+    if listed and listed[0].startswith("  "):
+        first_line = f"{first_line.rstrip(':')}, first: {listed[0].strip()}"
     blessing.custom_properties.update({
         "blessed": 1 if summary.blessed else 0,
         "current_model": model.uri,

@@ -27,12 +27,18 @@ from __future__ import annotations
 import os
 
 from conveyor import Pipeline, RuntimeParameter
-from conveyor.components.evaluator import Evaluator, eval_config
-from conveyor.components.examplegen import CsvExampleGen
-from conveyor.components.pusher import InfraValidator, Pusher
-from conveyor.components.trainer import Trainer
-from conveyor.components.transform import Transform
-from conveyor.components.validate import ExampleValidator, SchemaGen, StatisticsGen
+from conveyor.components import (
+    CsvExampleGen,
+    Evaluator,
+    ExampleValidator,
+    InfraValidator,
+    Pusher,
+    SchemaGen,
+    StatisticsGen,
+    Trainer,
+    Transform,
+)
+from conveyor.components.evaluator import eval_config
 from conveyor.dsl.resolver import LatestBlessedModel
 from conveyor.examples.penguin_data_pipeline import penguins_dir
 

@@ -81,6 +81,20 @@ class UserModuleStep(Component):
     executor = "fixture_components:run_user_module"
 
 
+class Repeat(Component):
+    """Writes the input's value times ``times``, a count that must be at least 1."""
+
+    inp: Channel[Examples] = Input()
+    times: int = Parameter(default=1, minimum=1)
+    out: Channel[Examples] = Output()
+    executor = "fixture_components:repeat"
+
+
+def repeat(inp: Examples, times: int, out: Examples) -> None:
+    """Executor of :class:`Repeat`."""
+    write_value(out, read_value(inp) * times)
+
+
 def run_user_module(examples: Examples, module_file: str, result: Model) -> None:
     """Executor of :class:`UserModuleStep`."""
     spec = importlib.util.spec_from_file_location("user_module", module_file)

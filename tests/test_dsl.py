@@ -197,6 +197,42 @@ def test_runtime_parameter_nested_in_a_list_is_refused() -> None:
         Typed(ints=[RuntimeParameter("n", int, default=1)])
 
 
+class Bounded(Component):
+    steps: int | None = Parameter(default=None, minimum=1)
+    rate: float = Parameter(default=0.5, minimum=0.0)
+    executor = EXECUTOR
+
+
+def test_a_number_below_its_fields_minimum_is_refused() -> None:
+    assert Bounded(steps=1, rate=0.0).parameters == {"steps": 1, "rate": 0.0}
+    assert Bounded().parameters["steps"] is None  # None is not a number: an optional field
+    with pytest.raises(ParameterTypeError, match=r"^Bounded\.steps \(node 'bounded'\) must be "
+                       r">= 1, got 0$"):
+        Bounded(steps=0)
+    with pytest.raises(ParameterTypeError, match=r"^Bounded\.rate \(node 'bounded'\) must be "
+                       r">= 0\.0, got -0\.1$"):
+        Bounded(rate=-0.1)
+    # A runtime parameter's value is checked when a run starts; its default already now.
+    assert isinstance(Bounded(steps=RuntimeParameter("n", int, default=3)).steps,
+                      RuntimeParameter)
+    with pytest.raises(ParameterTypeError, match=r"^Bounded\.steps \(node 'bounded'\): the "
+                       r"default of runtime parameter 'n' must be >= 1, got 0$"):
+        Bounded(steps=RuntimeParameter("n", int, default=0))
+
+
+def test_a_minimum_must_suit_its_field() -> None:
+    with pytest.raises(DefinitionError, match=r"^Worded\.name: minimum=1 needs a number "
+                       r"parameter, and this one is str$"):
+        class Worded(Component):
+            name: str = Parameter(default="a", minimum=1)
+            executor = EXECUTOR
+
+    with pytest.raises(DefinitionError, match=r"^Low\.k: the default must be >= 1, got 0$"):
+        class Low(Component):
+            k: int = Parameter(default=0, minimum=1)
+            executor = EXECUTOR
+
+
 def test_cycle_lists_its_nodes(gen: ExampleGen) -> None:
     stats = StatsGen(examples=gen.outputs.examples)
     gen.after(stats)

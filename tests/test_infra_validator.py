@@ -195,9 +195,12 @@ def test_sklearn_model_is_loaded_and_queried_in_a_child_process(penguins: Exampl
 def test_infra_validator_parameters_are_checked() -> None:
     gen = penguin_examples(source=PENGUINS_CSV)
     trainer = tf_model(examples=gen.outputs.examples)
-    with pytest.raises(ParameterTypeError, match=r"num_requests .* must be > 0"):
+    with pytest.raises(ParameterTypeError, match=r"num_requests .* must be >= 1, got 0"):
         InfraValidator(model=trainer.outputs.model, examples=gen.outputs.examples,
                        num_requests=0)
+    with pytest.raises(ParameterTypeError, match=r"timeout_s .* must be > 0, got 0"):
+        InfraValidator(model=trainer.outputs.model, examples=gen.outputs.examples,
+                       timeout_s=0)
 
 
 def _eval_batch(penguins: Examples) -> object:

@@ -157,6 +157,25 @@ def test_parameters_are_literals_or_runtime_references(ir: PipelineIR, module_fi
     assert ir.node("evaluate").parameters == {"threshold": ParameterValue(value=0.5)}
 
 
+class Steps(Component):
+    examples: Channel[Examples] = Input()
+    steps: int = Parameter(default=1, minimum=1)
+    executor = EXECUTOR
+
+
+def test_a_runtime_parameter_keeps_its_fields_minimum(tmp_path: Path) -> None:
+    gen = Gen(input_base="/data")
+    node = Steps(examples=gen.outputs.examples, steps=RuntimeParameter("n", int, default=5))
+    ir = compile_pipeline(Pipeline("bounds", [gen, node], root=str(tmp_path)))
+    assert ir.node("steps").parameters["steps"] == ParameterValue(runtime="n", minimum=1)
+    data = json.loads(ir.to_json())
+    assert data["nodes"][1]["parameters"]["steps"] == {"runtime": "n", "minimum": 1}
+    assert PipelineIR.from_json(ir.to_json()) == ir
+    data["nodes"][1]["parameters"]["steps"]["minimum"] = "one"
+    with pytest.raises(IRError, match=r"\.minimum: expected a number, got 'one'$"):
+        PipelineIR.from_dict(data)
+
+
 def test_module_file_is_recorded_with_its_sha256(ir: PipelineIR, module_file: Path) -> None:
     digest = hashlib.sha256(module_file.read_bytes()).hexdigest()
     assert ir.node("train").module_files == {"module_file": FileRef(str(module_file), digest)}

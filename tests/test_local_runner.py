@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from fixture_components import (
+    Repeat,
     UserModuleStep,
     add,
     announce,
@@ -220,6 +221,20 @@ def test_runtime_parameters_are_set_per_run(root: Path) -> None:
         LocalRunner().run(pipeline, parameters={"amuont": 1})
     with pytest.raises(ExecutionError, match="expects int, got 'many'"):
         LocalRunner().run(pipeline, parameters={"amount": "many"})
+
+
+def test_a_runtime_value_below_a_fields_minimum_is_refused_before_any_node_runs(
+        root: Path, open_store: MetadataStore) -> None:
+    times = RuntimeParameter("times", int, default=2)
+    first = produce(value=3, id="first")
+    second = Repeat(inp=first.outputs.out, times=times, id="second")
+    pipeline = Pipeline("bounded", [first, second], root=str(root))
+    with pytest.raises(ExecutionError, match=r"^pipeline 'bounded' node 'second' field 'times': "
+                       r"runtime parameter 'times' must be >= 1, got 0; give it a value >= 1$"):
+        LocalRunner().run(pipeline, parameters={"times": "0"})
+    assert open_store.list_runs("bounded") == []
+    result = LocalRunner().run(pipeline, parameters={"times": "1"})
+    assert read_value(result["second"].outputs["out"][0].to_artifact()) == 3
 
 
 def test_cache_can_be_disabled(root: Path) -> None:

@@ -238,7 +238,8 @@ def test_declaration_errors() -> None:
     with pytest.raises(ParameterTypeError, match="no value to try for 'C'"):
         EstimatorTuner(examples=examples, label_key="species", estimator=LOGISTIC,
                        search_space={"C": []})
-    with pytest.raises(ParameterTypeError, match="max_trials': must be >= 1"):
+    with pytest.raises(ParameterTypeError,
+                       match=r"max_trials \(node 'estimator_tuner'\) must be >= 1, got 0"):
         EstimatorTuner(examples=examples, label_key="species", estimator=LOGISTIC,
                        search_space={"C": [1.0]}, max_trials=0)
     with pytest.raises(ArgumentError, match="give module_file"):

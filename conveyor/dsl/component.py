@@ -6,12 +6,13 @@ A subclass is the spec::
         \"\"\"Trains a model with the user's run_fn.\"\"\"
         examples: Channel[Examples] = Input()
         module_file: str = Parameter(module_file=True)
-        train_steps: int = Parameter(default=1_000)
+        train_steps: int = Parameter(default=1_000, minimum=1)
         model: Channel[Model] = Output()
         executor = "conveyor.components.trainer.executor:run"
 
 Building one checks every argument at once: unknown names (with a did-you-mean), missing
-required arguments, artifact types of input channels and types of parameter values.
+required arguments, artifact types of input channels, types of parameter values and numbers
+below a field's ``minimum`` (a runtime parameter's value is checked when a run starts).
 """
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ from conveyor.dsl.spec import (
     InputSpec,
     OutputSpec,
     ParameterSpec,
+    below_minimum,
     snake_case,
 )
 from conveyor.dsl.typecheck import describe, is_supported, matches
@@ -115,9 +117,16 @@ def _parse_class_fields(cls: type) -> tuple[dict[str, InputSpec], dict[str, Outp
                         f"dict[str, ...], Literal, Optional); got {describe(annotation)}"
                     )
                 check_default(where, annotation, value.default)
+                if value.minimum is not None and not (
+                        matches(annotation, value.minimum) and not isinstance(value.minimum, bool)):
+                    raise DefinitionError(f"{where}: minimum={value.minimum!r} needs a number "
+                                          f"parameter, and this one is {describe(annotation)}")
+                problem = below_minimum(value.minimum, value.default)
+                if value.default is not MISSING and problem:
+                    raise DefinitionError(f"{where}: the default {problem}")
                 parameters[name] = ParameterSpec(
                     name, annotation, value.default, value.module_file, value.external_files,
-                    value.description,
+                    value.description, value.minimum,
                 )
                 continue
             artifact_type, optional = _channel_type(where, annotation)
@@ -294,6 +303,10 @@ class Component:
                     f"{where} expects {pspec.type_name}, got runtime parameter "
                     f"'{value.name}' of type {value.type_name}"
                 )
+            problem = pspec.out_of_range(value.default)
+            if problem:
+                raise ParameterTypeError(f"{where}: the default of runtime parameter "
+                                         f"'{value.name}' {problem}")
             return value
         if not matches(pspec.annotation, value):
             nested = _contains_runtime_parameter(value)
@@ -302,6 +315,9 @@ class Component:
                 + (". A RuntimeParameter can only be the whole value of a parameter, not part "
                    "of a list or dict" if nested else "")
             )
+        problem = pspec.out_of_range(value)
+        if problem:
+            raise ParameterTypeError(f"{where} {problem}")
         return value
 
     def with_id(self, node_id: str) -> Component:

@@ -59,6 +59,7 @@ class ParameterField:
     description: str = ""
     module_file: bool = False
     external_files: bool = False
+    minimum: int | float | None = None
 
 
 def Input(
@@ -83,19 +84,23 @@ def Parameter(
     description: str = "",
     module_file: bool = False,
     external_files: bool = False,
+    minimum: int | float | None = None,
 ) -> Any:
     """Declare a parameter: a plain JSON-like value fixed when the pipeline is built.
 
     ``module_file=True``: the value is the path of a user Python module; its content is recorded
     in the compiled pipeline and is part of the cache key. ``external_files=True``: the value names
     external data (a file, a directory or a glob); the content of what it names is part of the
-    cache key, so changed data is not served from cache.
+    cache key, so changed data is not served from cache. ``minimum``: the smallest value a
+    number may take (``None`` stays allowed when the annotation admits it), checked when the
+    node is built and, for a runtime parameter, again when a run starts with its value.
     """
     return ParameterField(
         default=default,
         description=description,
         module_file=module_file,
         external_files=external_files,
+        minimum=minimum,
     )
 
 

@@ -46,6 +46,7 @@ class ParameterSpec:
     module_file: bool = False
     external_files: bool = False
     description: str = ""
+    minimum: int | float | None = None
 
     @property
     def required(self) -> bool:
@@ -56,6 +57,18 @@ class ParameterSpec:
     def type_name(self) -> str:
         """The annotation, spelled as in Python (``list[int] | None``)."""
         return describe(self.annotation)
+
+    def out_of_range(self, value: Any) -> str | None:
+        """Why ``value`` breaks the declared minimum (``must be >= 1, got 0``), or None."""
+        return below_minimum(self.minimum, value)
+
+
+def below_minimum(minimum: int | float | None, value: Any) -> str | None:
+    """``must be >= {minimum}, got {value}`` when the number ``value`` is below ``minimum``;
+    None for a value in range, no minimum, or a value that is not a number (``None``)."""
+    if minimum is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return f"must be >= {minimum}, got {value}" if value < minimum else None
 
 
 @dataclass(frozen=True)

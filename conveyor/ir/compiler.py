@@ -82,7 +82,7 @@ def _compile_node(pipeline: Pipeline, node: Component,
             if pspec.module_file:
                 raise DefinitionError(f"{where}: a module file cannot be a runtime parameter, "
                                       f"because its content must be known when compiling")
-            parameters[key] = ParameterValue(runtime=value.name)
+            parameters[key] = ParameterValue(runtime=value.name, minimum=pspec.minimum)
             continue
         if pspec.module_file and value is not None:
             path = os.path.abspath(str(value))

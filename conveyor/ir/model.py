@@ -14,7 +14,7 @@ Shape (``schema_version`` ``conveyor.ir/v2``)::
                 "source": {"module", "path", "fingerprint"} | null,       # function components
                 "inputs": {key: {"producer", "output", "type", "optional", "many"}},
                 "outputs": {key: type name},
-                "parameters": {key: {"value": v} | {"runtime": name}},
+                "parameters": {key: {"value": v} | {"runtime": name, "minimum"?: n}},
                 "module_files": {key: {"path", "sha256"}},                # user module files
                 "external_files": [key, ...],                             # fingerprinted data
                 "upstream": [node id, ...], "enable_cache"}]}              # in topological order
@@ -116,20 +116,30 @@ class SourceRef:
 
 @dataclass(frozen=True)
 class ParameterValue:
-    """A node parameter: a literal ``value``, or the name of a ``runtime`` parameter."""
+    """A node parameter: a literal ``value``, or the name of a ``runtime`` parameter with the
+    field's ``minimum``, if it declares one (a literal was checked when the node was built; a
+    runtime value is checked when a run starts)."""
 
     value: Any = None
     runtime: str | None = None
+    minimum: int | float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
-        return {"runtime": self.runtime} if self.runtime is not None else {"value": self.value}
+        if self.runtime is None:
+            return {"value": self.value}
+        return {"runtime": self.runtime,
+                **({"minimum": self.minimum} if self.minimum is not None else {})}
 
     @classmethod
     def from_dict(cls, d: Any, where: str) -> ParameterValue:
         """Read the JSON form."""
         if isinstance(d, dict) and "runtime" in d:
-            return cls(runtime=_get(d, "runtime", str, where))
+            minimum = d.get("minimum")
+            if minimum is not None and (isinstance(minimum, bool)
+                                        or not isinstance(minimum, (int, float))):
+                raise IRError(f"{where}.minimum: expected a number, got {minimum!r}")
+            return cls(runtime=_get(d, "runtime", str, where), minimum=minimum)
         if isinstance(d, dict) and "value" in d:
             return cls(value=d["value"])
         raise IRError(f"{where}: expected {{'value': ...}} or {{'runtime': name}}, got {d!r}")

@@ -35,6 +35,7 @@ from typing import Any
 from conveyor.artifacts import LIVE, Artifact
 from conveyor.dsl.channel import RUNTIME_TYPES, RuntimeParameter
 from conveyor.dsl.context import ExecutionContext
+from conveyor.dsl.spec import below_minimum
 from conveyor.errors import ExecutionError, InputResolutionError, StopRun
 from conveyor.ir.model import RESOLVER, NodeIR, PipelineIR
 from conveyor.metadata.records import (
@@ -105,6 +106,17 @@ def resolve_runtime_parameters(ir: PipelineIR, given: Mapping[str, Any] | None) 
             values[name] = declared.coerce(given[name]) if name in given else param.default
         except ValueError as err:
             raise ExecutionError(f"pipeline '{ir.name}': {err}") from err
+    # Fields that take a runtime parameter keep their minimum in the IR: a value out of range
+    # is refused before any node runs, on every orchestrator.
+    for node in ir.nodes:
+        for key, field_value in node.parameters.items():
+            if field_value.runtime is not None:
+                problem = below_minimum(field_value.minimum, values[field_value.runtime])
+                if problem:
+                    raise ExecutionError(
+                        f"pipeline '{ir.name}' node '{node.id}' field '{key}': runtime "
+                        f"parameter '{field_value.runtime}' {problem}; give it a value >= "
+                        f"{field_value.minimum}")
     return values
 
 

@@ -127,7 +127,7 @@ class QueryExampleGen(_ExampleGen):
     query: str = Parameter(description="SELECT statement; {SPAN} is replaced by span")
     split_queries: dict[str, str] | None = Parameter(
         default=None, description="one query per output split, instead of hash buckets")
-    span: int = Parameter(default=0, description="span of the rows read")
+    span: int = Parameter(default=0, minimum=0, description="span of the rows read")
     data_files: str | None = Parameter(
         default=None, external_files=True,
         description="files whose content decides the cache (default: the SQLite file)")

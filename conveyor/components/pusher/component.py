@@ -42,8 +42,9 @@ class InfraValidator(Component):
     model: Channel[Model] = Input(description="the candidate model")
     examples: Channel[Examples] = Input(description="real rows to send")
     split: str = Parameter(default="eval", description="split of examples to send")
-    num_requests: int = Parameter(default=100, description="requests to send")
-    examples_per_request: int = Parameter(default=1, description="tf.Examples per request")
+    num_requests: int = Parameter(default=100, minimum=1, description="requests to send")
+    examples_per_request: int = Parameter(default=1, minimum=1,
+                                          description="tf.Examples per request")
     timeout_s: float = Parameter(default=120.0,
                                  description="limit for loading the model and all requests")
     blessing: Channel[InfraBlessing] = Output()
@@ -52,11 +53,10 @@ class InfraValidator(Component):
     if not TYPE_CHECKING:  # so type checkers keep the constructor made from the fields
         def __init__(self, *args: Any, id: str | None = None, **kwargs: Any) -> None:
             super().__init__(*args, id=id, **kwargs)
-            for name in ("num_requests", "examples_per_request", "timeout_s"):
-                value = self.parameters[name]
-                if isinstance(value, (int, float)) and value <= 0:
-                    raise ParameterTypeError(f"InfraValidator.{name} (node '{self.id}') must be "
-                                             f"> 0, got {value}")
+            timeout = self.parameters["timeout_s"]
+            if isinstance(timeout, (int, float)) and timeout <= 0:
+                raise ParameterTypeError(f"InfraValidator.timeout_s (node '{self.id}') must be "
+                                         f"> 0, got {timeout}")
 
 
 class Pusher(Component):
@@ -89,7 +89,8 @@ class Pusher(Component):
                                              "(empty: <pipeline root>/serving/<model_name>)")
     model_name: str = Parameter(description="the model's name in models.config and the server")
     canary: bool = Parameter(default=False, description="label the new version 'canary'")
-    retain: int = Parameter(default=5, description="versions to keep (labelled ones always)")
+    retain: int = Parameter(default=5, minimum=1,
+                            description="versions to keep (labelled ones always)")
     server_address: str | None = Parameter(default=None,
                                            description="host:port of TensorFlow Serving's gRPC")
     timeout_s: float = Parameter(default=60.0,
@@ -100,10 +101,6 @@ class Pusher(Component):
     if not TYPE_CHECKING:  # so type checkers keep the constructor made from the fields
         def __init__(self, *args: Any, id: str | None = None, **kwargs: Any) -> None:
             super().__init__(*args, id=id, **kwargs)
-            retain = self.parameters["retain"]
-            if isinstance(retain, int) and retain < 1:
-                raise ParameterTypeError(f"Pusher.retain (node '{self.id}') must be >= 1, got "
-                                         f"{retain}: the pushed version is always kept")
             name = self.parameters["model_name"]
             if isinstance(name, str) and (not name or "/" in name):
                 raise ParameterTypeError(f"Pusher.model_name (node '{self.id}') must be a "

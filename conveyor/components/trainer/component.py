@@ -50,8 +50,8 @@ class Trainer(Component):
         default=None, module_file=True, description="Python file defining run_fn")
     run_fn: str = Parameter(
         default="run_fn", description="function name in module_file, or 'package.module:fn'")
-    train_steps: int | None = Parameter(default=None, description="args.train_steps")
-    eval_steps: int | None = Parameter(default=None, description="args.eval_steps")
+    train_steps: int | None = Parameter(default=None, minimum=1, description="args.train_steps")
+    eval_steps: int | None = Parameter(default=None, minimum=1, description="args.eval_steps")
     train_split: str = Parameter(default="train", description="split trained on")
     eval_split: str = Parameter(default="eval", description="split validated on")
     custom_config: dict[str, Any] = Parameter(default={}, description="args.custom_config")

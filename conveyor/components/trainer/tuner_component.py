@@ -61,9 +61,12 @@ class Tuner(Component):
         default=None, module_file=True, description="Python file defining tuner_fn")
     tuner_fn: str = Parameter(
         default="tuner_fn", description="function name in module_file, or 'package.module:fn'")
-    max_trials: int | None = Parameter(default=None, description="overrides the tuner's own")
-    train_steps: int | None = Parameter(default=None, description="TrainerArgs.train_steps")
-    eval_steps: int | None = Parameter(default=None, description="TrainerArgs.eval_steps")
+    max_trials: int | None = Parameter(default=None, minimum=1,
+                                       description="overrides the tuner's own")
+    train_steps: int | None = Parameter(default=None, minimum=1,
+                                        description="TrainerArgs.train_steps")
+    eval_steps: int | None = Parameter(default=None, minimum=1,
+                                       description="TrainerArgs.eval_steps")
     custom_config: dict[str, Any] = Parameter(default={}, description="TrainerArgs.custom_config")
     train_split: str = Parameter(default="train", description="split to fit on")
     eval_split: str = Parameter(default="eval", description="split to score on")
@@ -74,10 +77,6 @@ class Tuner(Component):
     if not TYPE_CHECKING:  # so type checkers keep the constructor made from the fields
         def __init__(self, *args: Any, id: str | None = None, **kwargs: Any) -> None:
             super().__init__(*args, id=id, **kwargs)
-            trials = self.parameters["max_trials"]
-            if isinstance(trials, int) and trials < 1:
-                raise ParameterTypeError(f"Tuner '{self.id}' field 'max_trials': must be >= 1, "
-                                         f"got {trials}")
             function, module_file = self.parameters["tuner_fn"], self.parameters["module_file"]
             if isinstance(function, str) and (module_file is None) == (":" not in function):
                 raise ArgumentError(
@@ -101,7 +100,7 @@ class EstimatorTuner(_EstimatorComponent):
         description="parameter name -> the values to try")
     strategy: Literal["grid", "random"] = Parameter(default="grid",
                                                     description="'grid' or 'random'")
-    max_trials: int | None = Parameter(default=None,
+    max_trials: int | None = Parameter(default=None, minimum=1,
                                        description="at most this many trials (random: 10)")
     metric: str | None = Parameter(
         default=None, description="eval metric to rank by; default accuracy or rmse")
@@ -125,9 +124,6 @@ class EstimatorTuner(_EstimatorComponent):
                 if not values:
                     raise ParameterTypeError(f"{where} field 'search_space': no value to try "
                                              f"for '{name}'")
-        trials = self.parameters["max_trials"]
-        if isinstance(trials, int) and trials < 1:
-            raise ParameterTypeError(f"{where} field 'max_trials': must be >= 1, got {trials}")
         metric, task = self.parameters["metric"], self.parameters["task"]
         if isinstance(metric, str) and not isinstance(task, RuntimeParameter):
             allowed = TASK_METRICS[task]

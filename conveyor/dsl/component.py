@@ -122,7 +122,7 @@ def _parse_class_fields(cls: type) -> tuple[dict[str, InputSpec], dict[str, Outp
                     raise DefinitionError(f"{where}: minimum={value.minimum!r} needs a number "
                                           f"parameter, and this one is {describe(annotation)}")
                 problem = below_minimum(value.minimum, value.default)
-                if value.default is not MISSING and problem:
+                if problem:
                     raise DefinitionError(f"{where}: the default {problem}")
                 parameters[name] = ParameterSpec(
                     name, annotation, value.default, value.module_file, value.external_files,
@@ -303,7 +303,7 @@ class Component:
                     f"{where} expects {pspec.type_name}, got runtime parameter "
                     f"'{value.name}' of type {value.type_name}"
                 )
-            problem = pspec.out_of_range(value.default)
+            problem = below_minimum(pspec.minimum, value.default)
             if problem:
                 raise ParameterTypeError(f"{where}: the default of runtime parameter "
                                          f"'{value.name}' {problem}")
@@ -315,7 +315,7 @@ class Component:
                 + (". A RuntimeParameter can only be the whole value of a parameter, not part "
                    "of a list or dict" if nested else "")
             )
-        problem = pspec.out_of_range(value)
+        problem = below_minimum(pspec.minimum, value)
         if problem:
             raise ParameterTypeError(f"{where} {problem}")
         return value

@@ -58,10 +58,6 @@ class ParameterSpec:
         """The annotation, spelled as in Python (``list[int] | None``)."""
         return describe(self.annotation)
 
-    def out_of_range(self, value: Any) -> str | None:
-        """Why ``value`` breaks the declared minimum (``must be >= 1, got 0``), or None."""
-        return below_minimum(self.minimum, value)
-
 
 def below_minimum(minimum: int | float | None, value: Any) -> str | None:
     """``must be >= {minimum}, got {value}`` when the number ``value`` is below ``minimum``;

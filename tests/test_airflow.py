@@ -417,6 +417,28 @@ def test_what_airflow_cannot_express_fails_at_compile_time(tmp_path: Path) -> No
     assert "--schedule" in helped and "--operator {bash,kubernetes}" in helped
 
 
+def test_a_fields_minimum_bounds_the_dag_param_and_compile_time_overrides(
+        airflow: AirflowHome, tmp_path: Path) -> None:
+    ir = compile_pipeline(penguin_pipeline.pipeline, root=str(tmp_path / "root"))
+    with pytest.raises(DefinitionError, match=r"node 'trainer' field 'train_steps': runtime "
+                       r"parameter 'train_steps' must be >= 1, got 0; give it a value >= 1"):
+        compile_airflow(ir, str(tmp_path / "dag.py"), params={"train_steps": "0"})
+    # Airflow itself refuses a trigger below the minimum (its form and `dags trigger -c`).
+    seen = airflow.python(f"""
+        import json
+        from airflow.exceptions import ParamValidationError
+        from conveyor.orchestrators.airflow.dag import build_dag
+        param = build_dag({ir.to_json(indent=None)!r}).params.get_param("train_steps")
+        try:
+            param.resolve(0)
+            refused = False
+        except ParamValidationError:
+            refused = True
+        print(json.dumps({{"schema": param.schema, "refused": refused, "one": param.resolve(1)}}))
+    """)
+    assert seen == {"schema": {"type": "integer", "minimum": 1}, "refused": True, "one": 1}
+
+
 def test_run_ids_and_parameter_values_given_to_tasks() -> None:
     assert conveyor_run_id("scheduled__2024-05-01T06:00:00+00:00", "penguin.daily") == \
         "penguin.daily.scheduled__2024-05-01T06_00_00_00_00"

@@ -217,7 +217,8 @@ def test_runtime_parameters_are_set_per_run(root: Path) -> None:
                       .to_artifact()) == 6
     result = LocalRunner().run(pipeline, parameters={"amount": "40"})
     assert read_value(result["second"].outputs["out"][0].to_artifact()) == 41
-    with pytest.raises(ExecutionError, match="has no runtime parameter 'amuont'"):
+    with pytest.raises(ExecutionError,
+                       match=r"has no runtime parameter 'amuont'\. Did you mean 'amount'\?"):
         LocalRunner().run(pipeline, parameters={"amuont": 1})
     with pytest.raises(ExecutionError, match="expects int, got 'many'"):
         LocalRunner().run(pipeline, parameters={"amount": "many"})

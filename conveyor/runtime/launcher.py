@@ -33,11 +33,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conveyor.artifacts import LIVE, Artifact
-from conveyor.dsl.channel import RUNTIME_TYPES, RuntimeParameter
 from conveyor.dsl.context import ExecutionContext
-from conveyor.dsl.spec import below_minimum
 from conveyor.errors import ExecutionError, InputResolutionError, StopRun
 from conveyor.ir.model import RESOLVER, NodeIR, PipelineIR
+from conveyor.ir.parameters import parameter_values
 from conveyor.metadata.records import (
     CACHED,
     COMPLETE,
@@ -90,36 +89,6 @@ class NodeResult:
         return self.succeeded and self.stop_reason is None
 
 
-def resolve_runtime_parameters(ir: PipelineIR, given: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Values of the pipeline's runtime parameters: ``given`` (coerced to each parameter's type,
-    e.g. from command-line strings) over the compiled defaults."""
-    given = dict(given or {})
-    unknown = sorted(set(given) - set(ir.parameters))
-    if unknown:
-        valid = ", ".join(ir.parameters) or "(none)"
-        raise ExecutionError(f"pipeline '{ir.name}' has no runtime parameter "
-                             f"{', '.join(repr(u) for u in unknown)}; its parameters: {valid}")
-    values: dict[str, Any] = {}
-    for name, param in ir.parameters.items():
-        declared = RuntimeParameter(name, RUNTIME_TYPES[param.type], param.default)
-        try:
-            values[name] = declared.coerce(given[name]) if name in given else param.default
-        except ValueError as err:
-            raise ExecutionError(f"pipeline '{ir.name}': {err}") from err
-    # Fields that take a runtime parameter keep their minimum in the IR: a value out of range
-    # is refused before any node runs, on every orchestrator.
-    for node in ir.nodes:
-        for key, field_value in node.parameters.items():
-            if field_value.runtime is not None:
-                problem = below_minimum(field_value.minimum, values[field_value.runtime])
-                if problem:
-                    raise ExecutionError(
-                        f"pipeline '{ir.name}' node '{node.id}' field '{key}': runtime "
-                        f"parameter '{field_value.runtime}' {problem}; give it a value >= "
-                        f"{field_value.minimum}")
-    return values
-
-
 class Launcher:
     """Runs nodes of one compiled pipeline within one run, recording everything in ``store``.
 
@@ -147,7 +116,7 @@ class Launcher:
         self.store = store
         self.run_id = run_id
         self.enable_cache = enable_cache and ir.enable_cache
-        self.runtime_parameters = resolve_runtime_parameters(ir, runtime_parameters)
+        self.runtime_parameters = parameter_values(ir, runtime_parameters or {}, ExecutionError)
         self.artifact_classes = {name: load_artifact_class(t)
                                  for name, t in ir.artifact_types.items()}
 

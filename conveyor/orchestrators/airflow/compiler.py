@@ -16,8 +16,10 @@ from importlib import resources
 from typing import Any
 
 from conveyor.dsl.pipeline import Pipeline
+from conveyor.errors import DefinitionError
 from conveyor.ir.model import PipelineIR
-from conveyor.orchestrators.airflow.options import DagOptions, check_expressible, resolve_params
+from conveyor.ir.parameters import parameter_values
+from conveyor.orchestrators.airflow.options import DagOptions, check_expressible
 from conveyor.version import __version__
 
 TEMPLATE = "airflow_dag.py.tmpl"
@@ -48,7 +50,7 @@ def render_dag_file(ir: PipelineIR, options: DagOptions) -> str:
     """The text of the DAG file of ``ir`` built with ``options``."""
     check_expressible(ir, options)
     # Parameter overrides are written with their types (a command line gives strings).
-    typed = resolve_params(ir, options.params)
+    typed = parameter_values(ir, options.params, DefinitionError)
     options = replace(options, dag_id=options.dag_id or ir.name,
                       params={name: typed[name] for name in options.params})
     template = string.Template(

@@ -22,8 +22,9 @@ import sys
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from conveyor.errors import MissingDependencyError
+from conveyor.errors import DefinitionError, MissingDependencyError
 from conveyor.ir.model import NodeIR, PipelineIR
+from conveyor.ir.parameters import parameter_minimum, parameter_values
 from conveyor.metadata.config import ENV_VAR
 from conveyor.orchestrators.airflow.commands import (
     FILTERS,
@@ -33,7 +34,7 @@ from conveyor.orchestrators.airflow.commands import (
     pod_cmds,
     pod_command,
 )
-from conveyor.orchestrators.airflow.options import DagOptions, check_expressible, resolve_params
+from conveyor.orchestrators.airflow.options import DagOptions, check_expressible
 
 if TYPE_CHECKING:
     from airflow.models.baseoperator import BaseOperator
@@ -67,7 +68,7 @@ def build_dag(ir_json: str, **options: Any) -> DAG:
     opts = DagOptions.from_kwargs(options)
     check_expressible(ir, opts)
     operator_class = _operator_class(opts.operator)
-    defaults = resolve_params(ir, opts.params)
+    defaults = parameter_values(ir, opts.params, DefinitionError)
     dag = DAG(
         dag_id=opts.dag_id or ir.name,
         description=f"Conveyor pipeline '{ir.name}' ({len(ir.nodes)} nodes)",
@@ -98,8 +99,11 @@ def _depends_on(node: NodeIR) -> list[str]:
 def _param(ir: PipelineIR, name: str, default: Any) -> Param:
     declared = ir.parameters[name]
     kind = _PARAM_TYPES[declared.type]
+    # A field's minimum becomes JSON Schema's, so Airflow refuses a trigger below it up front.
+    minimum = parameter_minimum(ir, name)
     return Param(default, type=kind if default is not None else ["null", kind],
-                 description=declared.description or f"runtime parameter ({declared.type})")
+                 description=declared.description or f"runtime parameter ({declared.type})",
+                 **({"minimum": minimum} if minimum is not None else {}))
 
 
 def _doc(ir: PipelineIR) -> str:

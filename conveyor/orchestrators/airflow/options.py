@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlparse
 
-from conveyor.dsl.channel import RUNTIME_TYPES, RuntimeParameter
 from conveyor.errors import DefinitionError, UnsupportedFeatureError, did_you_mean
 from conveyor.ir.model import NodeIR, PipelineIR
+from conveyor.ir.parameters import parameter_values
 from conveyor.orchestrators.targets import check_inline_ir
 
 #: How a task runs the single-node entrypoint.
@@ -153,7 +153,7 @@ def check_expressible(ir: PipelineIR, options: DagOptions) -> None:
                        (f"pipeline '{ir.name}' metadata", ir.metadata)):
         if url:
             _check_metadata_url(where, url)
-    resolve_params(ir, options.params)
+    parameter_values(ir, options.params, DefinitionError)
 
 
 def _check_source(ir: PipelineIR, node: NodeIR, options: DagOptions) -> None:
@@ -184,23 +184,3 @@ def _check_metadata_url(where: str, url: str) -> None:
     if urlparse(url).password:
         raise DefinitionError(f"{where} holds a password, which would be written into the DAG "
                               f"file; set CONVEYOR_METADATA on the Airflow workers instead")
-
-
-def resolve_params(ir: PipelineIR, overrides: dict[str, Any]) -> dict[str, Any]:
-    """Each runtime parameter's default for the DAG: ``overrides`` (coerced to the parameter's
-    type, so command-line strings are fine) over the compiled defaults."""
-    unknown = [name for name in overrides if name not in ir.parameters]
-    if unknown:
-        valid = ", ".join(ir.parameters) or "(none)"
-        raise DefinitionError(f"pipeline '{ir.name}' has no runtime parameter '{unknown[0]}'."
-                              f"{did_you_mean(unknown[0], ir.parameters)} Its parameters: "
-                              f"{valid}")
-    values: dict[str, Any] = {}
-    for name, param in ir.parameters.items():
-        declared = RuntimeParameter(name, RUNTIME_TYPES[param.type], param.default)
-        try:
-            values[name] = declared.coerce(overrides[name]) if name in overrides \
-                else param.default
-        except ValueError as err:
-            raise DefinitionError(f"pipeline '{ir.name}': {err}") from None
-    return values

@@ -16,7 +16,8 @@ from typing import ClassVar
 
 import pytest
 
-from conveyor.artifacts import Artifact, Examples, Model, ModelBlessing, Schema
+from conveyor.artifacts import Artifact, Examples, Model, ModelBlessing, ModelEvaluation, Schema
+from conveyor.cli.inspect_commands import format_lineage
 from conveyor.errors import MetadataError, NotFoundError
 from conveyor.metadata import MetadataConfig, MetadataStore, connect
 from conveyor.metadata.writer_lock import WriterLock
@@ -411,6 +412,24 @@ def test_lineage_stops_after_max_hops(store: MetadataStore, chain: dict[str, int
 
     assert set(graph.executions) == {chain["exec_c"]}
     assert set(graph.artifacts) == {chain["blessing"], chain["model"]}
+
+
+def test_lineage_tree_follows_an_execution_once_and_marks_where_it_recurs(
+        store: MetadataStore, chain: dict[str, int]) -> None:
+    # d reads both the examples and the model made from them: a diamond upstream of its output.
+    evaluation = ModelEvaluation("/e")
+    run_node(store, "d", {"evaluation": [evaluation]},
+             inputs={"examples": [chain["examples"]], "model": [chain["model"]]})
+    assert evaluation.id is not None
+
+    rows = store.lineage(evaluation.id, "upstream").tree(evaluation.id, "upstream")
+
+    made_by_a = [r for r in rows if r.execution is not None and r.execution.node_id == "a"]
+    assert [r.repeated for r in made_by_a] == [False, True]
+    printed = [line.strip() for line in format_lineage(
+        store.lineage(evaluation.id, "upstream"), evaluation.id, "upstream")
+        if "produced by a " in line]
+    assert [line.endswith(", as above") for line in printed] == [False, True]
 
 
 def test_lineage_of_a_cached_output_lists_both_producers(

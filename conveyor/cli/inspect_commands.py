@@ -141,8 +141,9 @@ def format_lineage(graph: LineageGraph, artifact_id: int, direction: str) -> lis
             arrow, verb = ("<-", "produced by") if direction == "upstream" else ("->",
                                                                                  "consumed by")
             cached = " (reused from cache)" if e.state == "CACHED" else ""
+            repeated = ", as above" if row.repeated else ""
             lines.append(f"{pad}{arrow} {verb} {e.node_id} (execution {e.id}, run {e.run_id}, "
-                         f"{e.state}){cached}")
+                         f"{e.state}){cached}{repeated}")
         elif row.artifact is not None:
             lines.append(f"{pad}{_describe_artifact(row.artifact)}")
     return lines or ["  (nothing)"]

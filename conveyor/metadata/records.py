@@ -96,6 +96,8 @@ class LineageRow:
     direction: str
     execution: ExecutionRecord | None = None
     artifact: ArtifactRecord | None = None
+    #: An execution already listed (with its inputs or outputs) higher up the tree.
+    repeated: bool = False
 
 
 @dataclass
@@ -148,7 +150,8 @@ class LineageGraph:
             else:
                 steps = self.consumers(aid)
             for execution in steps:
-                rows.append(LineageRow(depth, direction, execution=execution))
+                rows.append(LineageRow(depth, direction, execution=execution,
+                                       repeated=execution.id in seen))
                 if execution.id in seen:
                     continue
                 seen.add(execution.id)

@@ -41,7 +41,7 @@ from conveyor import LatestBlessedModel, LocalRunner, Pipeline, RuntimeParameter
 from conveyor.artifacts import SUMMARY, Examples, Model, ModelBlessing, ModelEvaluation, Schema
 from conveyor.components.evaluator import Evaluator, eval_config
 from conveyor.components.evaluator import executor as evaluator_executor
-from conveyor.components.evaluator.report import Summary
+from conveyor.components.evaluator.report import Summary, draw_slices
 from conveyor.components.evaluator.verdict import NO_BASELINE, NO_THRESHOLDS
 from conveyor.components.evaluator.views import evaluation_text
 from conveyor.data import layout
@@ -289,6 +289,20 @@ def test_report_lists_slices_worst_first_with_a_plot(world: World, rejected: Out
     with open(os.path.join(rejected.evaluation.uri, "slices.png"), "rb") as f:
         png = f.read()
     assert png.startswith(b"\x89PNG") and len(png) > 5_000
+    # The plot marks the baseline's value on each slice beside the candidate's bar.
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    figure, axes = plt.subplots()
+    try:
+        draw_slices(axes, summary, summary.rows)
+        [markers] = axes.collections
+        assert [x for x, _ in markers.get_offsets()] == \
+            pytest.approx([row.baseline["accuracy"] for row in summary.rows])
+        assert [bar.get_width() for bar in axes.patches] == \
+            pytest.approx([row.metrics["accuracy"] for row in summary.rows])
+    finally:
+        plt.close(figure)
     text = evaluation_text(rejected.evaluation.uri, limit=3)
     worst = [line for line in text.splitlines() if "FAILED" in line]
     assert len(worst) == 3 and summary.rows[0].slice in worst[0]

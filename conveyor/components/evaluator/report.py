@@ -133,30 +133,43 @@ def page_html(summary: Summary) -> str:
 
 
 def plot_png(summary: Summary, path: str) -> None:
-    """Draw the main metric per slice (the :data:`MAX_PLOTTED` worst) as horizontal bars."""
+    """Draw the main metric per slice (the :data:`MAX_PLOTTED` worst) as horizontal bars, the
+    baseline's value on each slice as a marker, and the value threshold as a line."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     rows = [r for r in summary.rows if r.metrics.get(summary.main_metric) is not None]
-    rows = rows[:MAX_PLOTTED]
-    names = [r.slice for r in rows][::-1]
-    values = [float(r.metrics[summary.main_metric] or 0.0) for r in rows][::-1]
-    colours = ["#cf222e" if r.failures else "#0969da" for r in rows][::-1]
+    rows = rows[:MAX_PLOTTED][::-1]
     figure, axes = plt.subplots(figsize=(8, 1.2 + 0.3 * max(len(rows), 1)))
     try:
-        axes.barh(names, values, color=colours)
-        if summary.main_bound is not None:
-            axes.axvline(summary.main_bound, color="#57606a", linestyle="--",
-                         label=f"threshold {summary.main_bound:g}")
-            axes.legend(loc="lower right")
-        axes.set_xlabel(summary.main_metric)
-        axes.set_title(f"{summary.main_metric} per slice (red: failed a threshold)")
+        draw_slices(axes, summary, rows)
         figure.tight_layout()
-        figure.savefig(path, dpi=80)
+        figure.savefig(path, dpi=80, bbox_inches="tight")
     finally:
         plt.close(figure)
+
+
+def draw_slices(axes: Any, summary: Summary, rows: list[SliceRow]) -> None:
+    """Draw ``rows`` (bottom to top) on matplotlib ``axes``: see :func:`plot_png`."""
+    metric = summary.main_metric
+    names = [r.slice for r in rows]
+    axes.barh(names, [float(r.metrics[metric] or 0.0) for r in rows],
+              color=["#cf222e" if r.failures else "#0969da" for r in rows])
+    with_baseline = [r for r in rows if r.baseline.get(metric) is not None]
+    if with_baseline:
+        axes.scatter([float(r.baseline[metric] or 0.0) for r in with_baseline],
+                     [r.slice for r in with_baseline], marker="D", color="#24292f", zorder=3,
+                     label="baseline")
+    if summary.main_bound is not None:
+        axes.axvline(summary.main_bound, color="#57606a", linestyle="--",
+                     label=f"threshold {summary.main_bound:g}")
+    if with_baseline or summary.main_bound is not None:
+        # Right of the plot: inside, it would cover the bars of the best slices.
+        axes.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    axes.set_xlabel(metric)
+    axes.set_title(f"{metric} per slice (red: failed a threshold)")
 
 
 def write_report(uri: str, summary: Summary) -> None:

@@ -22,9 +22,9 @@ from conveyor import LocalRunner, Pipeline, RuntimeParameter
 from conveyor.errors import ExecutionError, RunFailedError
 from conveyor.metadata import MetadataStore
 from conveyor.metadata.records import CACHED, COMPLETE, FAILED
-from conveyor.orchestrators.progress import format_summary
+from conveyor.orchestrators.progress import NullProgress, format_summary
 from conveyor.runtime.cache import explain
-from conveyor.runtime.launcher import SKIPPED
+from conveyor.runtime.launcher import SKIPPED, NodeResult
 from conveyor.runtime.publish import STAGING_PREFIX
 
 
@@ -236,6 +236,26 @@ def test_a_runtime_value_below_a_fields_minimum_is_refused_before_any_node_runs(
     assert open_store.list_runs("bounded") == []
     result = LocalRunner().run(pipeline, parameters={"times": "1"})
     assert read_value(result["second"].outputs["out"][0].to_artifact()) == 3
+
+
+class InterruptAfterFirstNode(NullProgress):
+    """Raises KeyboardInterrupt, as Ctrl-C would, when the first node has finished."""
+
+    def node_finished(self, result: NodeResult) -> None:
+        raise KeyboardInterrupt
+
+
+def test_an_interrupted_run_lets_running_nodes_finish_and_starts_no_queued_one(
+        root: Path, open_store: MetadataStore) -> None:
+    # One worker, three independent nodes: when the first ends, the second is running and the
+    # third waits in the pool's queue.
+    nodes = [produce(value=i, sleep_s=0.5, id=f"n{i}") for i in range(3)]
+    runner = LocalRunner(max_workers=1, progress=InterruptAfterFirstNode())
+    with pytest.raises(KeyboardInterrupt):
+        runner.run(Pipeline("interrupted", nodes, root=str(root)))
+    assert runner.run_id is not None
+    recorded = {e.node_id: e.state for e in open_store.run_executions(runner.run_id)}
+    assert recorded == {"n0": COMPLETE, "n1": COMPLETE}
 
 
 def test_cache_can_be_disabled(root: Path) -> None:

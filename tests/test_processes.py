@@ -97,6 +97,41 @@ def test_sigkill_mid_executor_leaves_nothing_live_and_rerun_succeeds(
     assert "4 succeeded (4 from cache)" in fresh.stdout
 
 
+def test_ctrl_c_stops_a_run_at_once_and_says_how_to_resume_it(
+        pipeline_file: Path, root: Path, tmp_path: Path) -> None:
+    started = tmp_path / "started"
+    env = dict(os.environ, SLOW_S="120", STARTED=str(started),
+               PYTHONPATH=f"{TESTS}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
+    proc = subprocess.Popen([sys.executable, "-m", "conveyor", "run", str(pipeline_file),
+                             "--root", str(root), "--workers", "1", "--quiet"], cwd=REPO,
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
+    deadline = time.monotonic() + 90
+    while not started.exists():
+        assert proc.poll() is None, "the run ended before the slow node started"
+        assert time.monotonic() < deadline, "the slow node never started"
+        time.sleep(0.05)
+    interrupted = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    # Not after the node's 120 s: the process ends under it.
+    assert time.monotonic() - interrupted < 30
+    assert proc.returncode == 130
+
+    with store_of(root) as store:
+        run_id = only_run(store)
+        assert [e.state for e in store.run_executions(run_id) if e.node_id == "slow"] == \
+            [RUNNING]
+    command = f"conveyor run {pipeline_file} --root {root} --resume {run_id}"
+    assert f"interrupted. Run {run_id} stopped" in stderr and command in stderr
+    resumed = run_cli(*command.split()[1:], "--quiet")
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    with store_of(root) as store:
+        slow = [e for e in store.run_executions(run_id) if e.node_id == "slow"]
+        assert [e.state for e in slow] == [FAILED, COMPLETE]
+        assert "abandoned" in slow[0].properties["error"]
+
+
 def test_entrypoint_gives_the_same_outputs_and_lineage_as_the_local_runner(
         pipeline_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     local_root, task_root = tmp_path / "local", tmp_path / "tasks"

@@ -124,9 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except KeyboardInterrupt:
-        print("conveyor: interrupted. Nodes that were running are recorded as RUNNING until "
-              "their process is gone; `conveyor run ... --resume RUN_ID` continues the run.",
-              file=sys.stderr)
+        print("conveyor: interrupted", file=sys.stderr)
         return 130
 
 

@@ -87,6 +87,9 @@ class LocalRunner:
     pipeline options added to the pipeline's own (e.g. ``["--runner=FlinkRunner"]``). With
     ``raise_on_failure`` (the default) a run with failed nodes raises
     :class:`~conveyor.errors.RunFailedError` after every runnable node has finished.
+    Interrupted (``KeyboardInterrupt``), a run starts no further node, lets the running ones
+    finish and re-raises; ``conveyor run`` instead ends its process at once (see
+    :mod:`conveyor.cli.run_command`), and the run resumes with ``resume=`` either way.
     """
 
     def __init__(
@@ -105,6 +108,8 @@ class LocalRunner:
         self.enable_cache = enable_cache
         self.raise_on_failure = raise_on_failure
         self.beam_args = list(beam_args)
+        #: The id of the run in progress (or of the last one), once chosen.
+        self.run_id: str | None = None
 
     def run(
         self,
@@ -125,6 +130,7 @@ class LocalRunner:
         chosen_id = run_id
         try:
             run_id = self._choose_run_id(store, ir, run_id, resume)
+            self.run_id = run_id
             ir_path = os.path.join(ir.root, ir.name, ".runs", run_id, "pipeline.json")
             ir.save(ir_path)
             launcher = Launcher(ir, store, run_id, runtime_parameters=parameters,
@@ -189,29 +195,35 @@ class LocalRunner:
         running: dict[Future[NodeResult], str] = {}
         with ThreadPoolExecutor(max_workers=self.max_workers,
                                 thread_name_prefix="conveyor-node") as pool:
-            while pending or running:
-                for node_id in list(pending):
-                    blocked = [d for d in deps[node_id]
-                               if d in results and not results[d].lets_downstream_run]
-                    if blocked:
-                        pending.remove(node_id)
-                        upstream = results[blocked[0]]
-                        why = ("stopped the run" if upstream.stop_reason is not None
-                               else upstream.state.lower())
-                        results[node_id] = NodeResult(
-                            node_id, SKIPPED, error=f"upstream '{blocked[0]}' {why}")
+            try:
+                while pending or running:
+                    for node_id in list(pending):
+                        blocked = [d for d in deps[node_id]
+                                   if d in results and not results[d].lets_downstream_run]
+                        if blocked:
+                            pending.remove(node_id)
+                            upstream = results[blocked[0]]
+                            why = ("stopped the run" if upstream.stop_reason is not None
+                                   else upstream.state.lower())
+                            results[node_id] = NodeResult(
+                                node_id, SKIPPED, error=f"upstream '{blocked[0]}' {why}")
+                            self.progress.node_finished(results[node_id])
+                        elif all(d in results for d in deps[node_id]):
+                            pending.remove(node_id)
+                            self.progress.node_started(node_id)
+                            running[pool.submit(self._launch, launcher, node_id)] = node_id
+                    if not running:
+                        continue
+                    finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        node_id = running.pop(future)
+                        results[node_id] = future.result()
                         self.progress.node_finished(results[node_id])
-                    elif all(d in results for d in deps[node_id]):
-                        pending.remove(node_id)
-                        self.progress.node_started(node_id)
-                        running[pool.submit(self._launch, launcher, node_id)] = node_id
-                if not running:
-                    continue
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    node_id = running.pop(future)
-                    results[node_id] = future.result()
-                    self.progress.node_finished(results[node_id])
+            except KeyboardInterrupt:
+                # Threads cannot be interrupted: nodes already running finish and are
+                # recorded; nodes queued behind them never start.
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
         return results
 
     @staticmethod

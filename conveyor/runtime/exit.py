@@ -22,9 +22,11 @@ HEAVY_MODULES = frozenset({"tensorflow", "apache_beam", "tensorflow_model_analys
                            "tensorflow_transform", "tensorflow_data_validation"})
 
 
-def exit_process(status: int) -> NoReturn:
-    """End the process with ``status``, skipping finalization once heavy libraries are loaded."""
-    if HEAVY_MODULES.isdisjoint(sys.modules):
+def exit_process(status: int, *, now: bool = False) -> NoReturn:
+    """End the process with ``status``, skipping finalization once heavy libraries are loaded.
+    ``now``: skip it in any case, so that threads still running (nodes of an interrupted run)
+    end with the process instead of being waited for."""
+    if not now and HEAVY_MODULES.isdisjoint(sys.modules):
         sys.exit(status)
     for stream in (sys.stdout, sys.stderr):
         try:

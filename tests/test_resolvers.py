@@ -122,6 +122,19 @@ def test_with_no_blessed_model_the_resolver_finds_nothing_and_downstream_gets_no
         "run is blessed by node 'evaluator'")
 
 
+def test_a_resumed_run_still_says_what_its_resolver_found(tmp_path: Path) -> None:
+    pipeline = blessing_pipeline(tmp_path)
+    first = LocalRunner().run(pipeline)
+    found = first["latest_blessed_model"].resolved
+    assert found is not None and found.startswith("nothing found")
+    again = LocalRunner().run(pipeline, resume=first.run_id)
+    resolver = again["latest_blessed_model"]
+    assert resolver.resumed and resolver.resolved == found
+    [row] = [line for line in format_summary(again.nodes).splitlines()
+             if line.startswith("latest_blessed_model")]
+    assert row.split()[1:3] == ["RESOLVED", "(earlier)"] and row.endswith(found)
+
+
 def test_the_newest_blessed_model_of_an_earlier_run_is_resolved_never_a_newer_unblessed_one(
         blessing_runs: tuple[Path, list[RunResult]]) -> None:
     runs = blessing_runs[1]

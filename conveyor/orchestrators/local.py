@@ -184,6 +184,7 @@ class LocalRunner:
                     node.id, last.state, last.id, float(last.properties.get("duration_s", 0.0)),
                     store.execution_io(last.id).outputs, last.properties.get("log_path"),
                     resumed=True, stop_reason=last.properties.get("stop_reason"),
+                    resolved=last.properties.get("resolved"),
                 )
         return done
 

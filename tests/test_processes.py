@@ -49,22 +49,30 @@ def only_run(store: MetadataStore) -> str:
     return runs[0].run_id
 
 
-def test_sigkill_mid_executor_leaves_nothing_live_and_rerun_succeeds(
-        pipeline_file: Path, root: Path, tmp_path: Path) -> None:
+def start_slow_run(pipeline_file: Path, tmp_path: Path,
+                   *args: str) -> subprocess.Popen[str]:
+    """``conveyor run`` of the pipeline, in its own process group, once its slow node (which
+    sleeps 120 s) has started; stderr is piped."""
     started = tmp_path / "started"
     env = dict(os.environ, SLOW_S="120", STARTED=str(started),
                PYTHONPATH=f"{TESTS}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
     proc = subprocess.Popen([sys.executable, "-m", "conveyor", "run", str(pipeline_file),
-                             "--workers", "1", "--quiet"], cwd=REPO, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             *args, "--workers", "1", "--quiet"], cwd=REPO, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
     deadline = time.monotonic() + 90
     while not started.exists():
         assert proc.poll() is None, "the run ended before the slow node started"
         assert time.monotonic() < deadline, "the slow node never started"
         time.sleep(0.05)
+    return proc
+
+
+def test_sigkill_mid_executor_leaves_nothing_live_and_rerun_succeeds(
+        pipeline_file: Path, root: Path, tmp_path: Path) -> None:
+    proc = start_slow_run(pipeline_file, tmp_path)
     os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    proc.communicate()
 
     with store_of(root) as store:
         run_id = only_run(store)
@@ -99,18 +107,7 @@ def test_sigkill_mid_executor_leaves_nothing_live_and_rerun_succeeds(
 
 def test_ctrl_c_stops_a_run_at_once_and_says_how_to_resume_it(
         pipeline_file: Path, root: Path, tmp_path: Path) -> None:
-    started = tmp_path / "started"
-    env = dict(os.environ, SLOW_S="120", STARTED=str(started),
-               PYTHONPATH=f"{TESTS}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
-    proc = subprocess.Popen([sys.executable, "-m", "conveyor", "run", str(pipeline_file),
-                             "--root", str(root), "--workers", "1", "--quiet"], cwd=REPO,
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            text=True)
-    deadline = time.monotonic() + 90
-    while not started.exists():
-        assert proc.poll() is None, "the run ended before the slow node started"
-        assert time.monotonic() < deadline, "the slow node never started"
-        time.sleep(0.05)
+    proc = start_slow_run(pipeline_file, tmp_path, "--root", str(root))
     interrupted = time.monotonic()
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=60)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 import os
 import time
 
@@ -117,6 +118,13 @@ def record_beam_args(out: Out[Examples], context: ExecutionContext) -> None:
     """Write the Beam options the node was given."""
     with open(os.path.join(out.uri, "beam_args.json"), "w", encoding="utf-8") as f:
         json.dump(context.beam_args, f)
+
+
+@component
+def warn(out: Out[Examples], note: str = "") -> None:
+    """Log ``note`` as a warning on the root logger, as libraries imported by executors do."""
+    logging.warning("node says %s", note)
+    write_value(out, 1)
 
 
 @component

@@ -1,6 +1,7 @@
 """Behaviour across processes: a SIGKILLed run, the single-node entrypoint, and the CLI."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -127,6 +128,42 @@ def test_ctrl_c_stops_a_run_at_once_and_says_how_to_resume_it(
         slow = [e for e in store.run_executions(run_id) if e.node_id == "slow"]
         assert [e.state for e in slow] == [FAILED, COMPLETE]
         assert "abandoned" in slow[0].properties["error"]
+
+
+def test_a_nodes_log_records_stay_in_its_log_not_on_the_console(root: Path,
+                                                                tmp_path: Path) -> None:
+    # ML Metadata logs through absl when the store opens, which, with no handler on the root
+    # logger, would install Python's default console handler, printing every node's records.
+    path = tmp_path / "warns.py"
+    path.write_text("from fixture_components import warn\n"
+                    "from conveyor import Pipeline\n"
+                    f"pipeline = Pipeline('warns', [warn(note='hello')], root={str(root)!r})\n")
+    ran = run_cli("run", str(path), "--quiet", check=True)
+    assert "node says hello" not in ran.stderr + ran.stdout
+    with store_of(root) as store:
+        [execution] = store.run_executions(store.list_runs("warns")[0].run_id)
+        with open(execution.properties["log_path"], encoding="utf-8") as log:
+            assert "WARNING root: node says hello" in log.read()
+
+
+def test_a_task_shows_its_nodes_log_on_stderr_for_the_orchestrator(root: Path,
+                                                                   tmp_path: Path) -> None:
+    path = tmp_path / "warns.py"
+    path.write_text("from fixture_components import warn\n"
+                    "from conveyor import Pipeline\n"
+                    f"pipeline = Pipeline('warns', [warn(note='hello')], root={str(root)!r})\n")
+    ir_path = tmp_path / "pipeline.json"
+    compile_pipeline(load_pipeline(str(path))).save(str(ir_path))
+    task = subprocess.run(
+        [sys.executable, "-m", "conveyor.runtime.entrypoint", "--ir", str(ir_path),
+         "--node", "warn", "--run-id", "task-run", "--json"],
+        cwd=tmp_path, env=dict(os.environ, PYTHONPATH=""), capture_output=True, text=True,
+        timeout=120)
+    assert task.returncode == 0, task.stderr
+    assert task.stderr.count("WARNING root: node says hello") == 1  # once: not twice
+    result = json.loads(task.stdout)  # stdout stays the result alone
+    with open(result["log_path"], encoding="utf-8") as log:
+        assert "WARNING root: node says hello" in log.read()
 
 
 def test_entrypoint_gives_the_same_outputs_and_lineage_as_the_local_runner(

@@ -12,6 +12,7 @@ from conveyor.cli import serving_commands
 from conveyor.errors import ConveyorError
 from conveyor.orchestrators.targets import TARGETS
 from conveyor.runtime.exit import exit_process
+from conveyor.runtime.logs import log_to_console
 
 
 def _add_store_options(parser: argparse.ArgumentParser) -> None:
@@ -88,6 +89,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
 
 def console_main() -> NoReturn:
     """The ``conveyor`` executable: :func:`main`, then a quick :func:`exit_process`."""
+    log_to_console()
     exit_process(main())
 
 

@@ -8,6 +8,9 @@
 ``--ir-json TEXT`` gives the compiled pipeline inline instead of as a file (compilers embed it in
 task definitions, so a task needs nothing but the image).
 
+The node's log (its output and log records) is written to its log file and, as it is written,
+to stderr: the task log that the Kubeflow or Airflow UI shows. stdout holds only the result.
+
 Exit status: 0 when the node completed or was reused from cache, 1 when it failed (the log path
 is printed), 2 when the command or the compiled pipeline is wrong, 3 when the node completed but
 stopped the run (its outputs are published; orchestrators must not run what depends on it).
@@ -20,6 +23,7 @@ import sys
 from collections.abc import Sequence
 
 from conveyor.runtime.exit import exit_process
+from conveyor.runtime.logs import log_to_console
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_STOPPED = 0, 1, 2, 3
 
@@ -71,7 +75,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = MetadataConfig.resolve(args.metadata or ir.metadata, ir.root)
         with connect(config) as store:
             launcher = Launcher(ir, store, args.run_id, runtime_parameters=params,
-                                enable_cache=not args.no_cache, beam_args=args.beam_arg)
+                                enable_cache=not args.no_cache, beam_args=args.beam_arg,
+                                echo_logs=True)
             store.ensure_run(ir.name, args.run_id, {
                 "root": ir.root,
                 "parameters": json.dumps(launcher.runtime_parameters, sort_keys=True),
@@ -105,4 +110,5 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    log_to_console()
     exit_process(main())

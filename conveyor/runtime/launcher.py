@@ -93,7 +93,9 @@ class Launcher:
     """Runs nodes of one compiled pipeline within one run, recording everything in ``store``.
 
     ``new_run=True`` promises that ``run_id`` was freshly made for this launcher's runs (so no
-    earlier attempt of it can be abandoned); it saves a query per node.
+    earlier attempt of it can be abandoned); it saves a query per node. ``echo_logs=True``
+    copies each node's log to stderr as it is written (a process running one node for an
+    orchestrator, whose task log is that stderr).
     """
 
     def __init__(
@@ -106,8 +108,10 @@ class Launcher:
         enable_cache: bool = True,
         beam_args: Sequence[str] | None = None,
         new_run: bool = False,
+        echo_logs: bool = False,
     ) -> None:
         self.ir = ir
+        self.echo_logs = echo_logs
         # A run whose id was just made up holds no earlier executions, so there is nothing
         # abandoned to sweep; resumed runs and orchestrator tasks (retries) always sweep.
         self.new_run = new_run
@@ -297,7 +301,7 @@ class Launcher:
         scratch = tempfile.mkdtemp(prefix=f"conveyor-{node.id}-{execution_id}-")
         stop_reason: str | None = None
         try:
-            with logs.capture(log_path):
+            with logs.capture(log_path, echo=self.echo_logs):
                 for key, (artifact,) in outputs.items():
                     artifact.uri = publish.prepare_staging(finals[key])
                 executor = load_executor(node)

@@ -130,15 +130,21 @@ def test_ctrl_c_stops_a_run_at_once_and_says_how_to_resume_it(
         assert "abandoned" in slow[0].properties["error"]
 
 
-def test_a_nodes_log_records_stay_in_its_log_not_on_the_console(root: Path,
-                                                                tmp_path: Path) -> None:
-    # ML Metadata logs through absl when the store opens, which, with no handler on the root
-    # logger, would install Python's default console handler, printing every node's records.
+@pytest.fixture
+def warns_file(root: Path, tmp_path: Path) -> Path:
+    """A pipeline of one node that logs a warning on the root logger."""
     path = tmp_path / "warns.py"
     path.write_text("from fixture_components import warn\n"
                     "from conveyor import Pipeline\n"
                     f"pipeline = Pipeline('warns', [warn(note='hello')], root={str(root)!r})\n")
-    ran = run_cli("run", str(path), "--quiet", check=True)
+    return path
+
+
+def test_a_nodes_log_records_stay_in_its_log_not_on_the_console(root: Path,
+                                                                warns_file: Path) -> None:
+    # ML Metadata logs through absl when the store opens, which, with no handler on the root
+    # logger, would install Python's default console handler, printing every node's records.
+    ran = run_cli("run", str(warns_file), "--quiet", check=True)
     assert "node says hello" not in ran.stderr + ran.stdout
     with store_of(root) as store:
         [execution] = store.run_executions(store.list_runs("warns")[0].run_id)
@@ -146,14 +152,10 @@ def test_a_nodes_log_records_stay_in_its_log_not_on_the_console(root: Path,
             assert "WARNING root: node says hello" in log.read()
 
 
-def test_a_task_shows_its_nodes_log_on_stderr_for_the_orchestrator(root: Path,
+def test_a_task_shows_its_nodes_log_on_stderr_for_the_orchestrator(warns_file: Path,
                                                                    tmp_path: Path) -> None:
-    path = tmp_path / "warns.py"
-    path.write_text("from fixture_components import warn\n"
-                    "from conveyor import Pipeline\n"
-                    f"pipeline = Pipeline('warns', [warn(note='hello')], root={str(root)!r})\n")
     ir_path = tmp_path / "pipeline.json"
-    compile_pipeline(load_pipeline(str(path))).save(str(ir_path))
+    compile_pipeline(load_pipeline(str(warns_file))).save(str(ir_path))
     task = subprocess.run(
         [sys.executable, "-m", "conveyor.runtime.entrypoint", "--ir", str(ir_path),
          "--node", "warn", "--run-id", "task-run", "--json"],
